@@ -1,0 +1,164 @@
+/**
+ * The chat request path, stage by stage, in the order of docs/ARCHITECTURE.md: route → rate limit → budget →
+ * cache lookup → single-flight → upstream (resilience policies behind the invoker) → cost → cache store.
+ * HTTP concerns (auth, body limit, admission, headers) stay in `src/http`; this file decides what answers a call.
+ *
+ * @module
+ */
+import type { ChatCompletion, ChatCompletionChunk } from "./chat_schema.ts";
+import { CompletionAssembler, completionToChunks } from "./completion_stream.ts";
+import type {
+  CacheStatus,
+  ChatCall,
+  CostRecord,
+  CostTracker,
+  Deduplicator,
+  RateLimiter,
+  ResponseCache,
+  Router,
+  UpstreamAnswer,
+  UpstreamInvoker,
+} from "./stages.ts";
+import type { Route } from "../providers/registry.ts";
+import { requestKey } from "./request_key.ts";
+
+/** The stages a `ChatService` runs; absent ones are skipped. */
+export interface ChatStages {
+  router: Router;
+  upstream: UpstreamInvoker;
+  limiter?: RateLimiter;
+  cost?: CostTracker;
+  cache?: ResponseCache;
+  dedup?: Deduplicator;
+}
+
+/** What answered a call. */
+export interface ChatOutcome {
+  cache: CacheStatus;
+  similarity?: number;
+  /** The whole answer, when the client did not ask for a stream. */
+  completion?: ChatCompletion;
+  /** The answer's chunks, when the client asked for a stream. */
+  chunks?: AsyncIterable<ChatCompletionChunk>;
+  /** Known once the answer is complete: at once for JSON, when the stream ends for streams. */
+  cost: Promise<CostRecord | undefined>;
+  /** The route that answered (absent for cache hits). */
+  route?: Route;
+}
+
+/** Runs chat calls through the stages. */
+export class ChatService {
+  #stages: ChatStages;
+
+  constructor(stages: ChatStages) {
+    this.#stages = stages;
+  }
+
+  /** Answers one call. Throws `GatewayError`s for rejections; provider failures surface as `ProviderError`. */
+  async handle(call: ChatCall): Promise<ChatOutcome> {
+    const { router, limiter, cost, cache, dedup } = this.#stages;
+    const route = router.resolve(call);
+    await limiter?.admit(call);
+    await cost?.checkBudget(call);
+
+    const servable = call.cacheMode !== "bypass" && call.cacheMode !== "refresh";
+    if (cache && servable) {
+      const hit = await call.timing.measure("cache", () => cache.lookup(call));
+      if (hit) {
+        const record = cost?.record(call, hit.completion, "cache");
+        return this.#present(call, { kind: "completion", completion: hit.completion }, hit.kind, {
+          similarity: hit.similarity,
+          cost: Promise.resolve(record),
+        });
+      }
+    }
+
+    const leader = () => this.#callUpstream(route, call);
+    const { answer, shared } = dedup
+      ? await dedup.run(requestKey(call), call, leader)
+      : { answer: await leader(), shared: false };
+    const status: CacheStatus = call.cacheMode === "bypass" ? "bypass" : "miss";
+    const settle = (completion: ChatCompletion): CostRecord | undefined => {
+      const record = cost?.record(call, completion, shared ? "dedup" : "upstream", route);
+      // Only the leader stores: followers got the same answer, storing it again would be wasted work.
+      if (!shared && cache && call.cacheMode !== "bypass") cache.store(call, completion);
+      return record;
+    };
+    return this.#present(call, answer, status, { route, settle });
+  }
+
+  #callUpstream(route: Route, call: ChatCall): Promise<UpstreamAnswer> {
+    const upstream = this.#stages.upstream;
+    if (call.request.stream) {
+      return upstream.stream(route, call).then((chunks) => ({ kind: "stream", chunks }));
+    }
+    return upstream.complete(route, call).then((completion) => ({ kind: "completion", completion }));
+  }
+
+  /** Shapes an answer into what the client asked for (JSON or stream) and settles cost/cache when it is whole. */
+  #present(
+    call: ChatCall,
+    answer: UpstreamAnswer,
+    cache: CacheStatus,
+    extra: {
+      similarity?: number;
+      route?: Route;
+      cost?: Promise<CostRecord | undefined>;
+      settle?: (c: ChatCompletion) => CostRecord | undefined;
+    },
+  ): Promise<ChatOutcome> | ChatOutcome {
+    const base = { cache, similarity: extra.similarity, route: extra.route };
+    if (answer.kind === "completion") {
+      const cost = extra.cost ?? Promise.resolve(extra.settle?.(answer.completion));
+      if (!call.request.stream) return { ...base, completion: answer.completion, cost };
+      return { ...base, chunks: replay(answer.completion), cost };
+    }
+    if (call.request.stream) {
+      let resolveCost!: (r: CostRecord | undefined) => void;
+      const cost = new Promise<CostRecord | undefined>((r) => resolveCost = r);
+      const chunks = settleWhenComplete(
+        answer.chunks,
+        (completion) => resolveCost(extra.settle?.(completion)),
+        () => resolveCost(undefined),
+      );
+      return { ...base, chunks, cost };
+    }
+    // A non-streaming call that joined a streaming leader: wait for the whole answer.
+    return collect(answer.chunks).then((completion) => ({
+      ...base,
+      completion,
+      cost: Promise.resolve(extra.settle?.(completion)),
+    }));
+  }
+}
+
+async function* replay(completion: ChatCompletion): AsyncGenerator<ChatCompletionChunk> {
+  yield* completionToChunks(completion, { includeUsage: true });
+}
+
+/** Passes chunks through; calls `done` with the assembled completion only if the stream finished cleanly. */
+async function* settleWhenComplete(
+  chunks: AsyncIterable<ChatCompletionChunk>,
+  done: (c: ChatCompletion) => void,
+  failed: () => void,
+): AsyncGenerator<ChatCompletionChunk> {
+  const assembler = new CompletionAssembler();
+  let clean = false;
+  try {
+    for await (const chunk of chunks) {
+      assembler.add(chunk);
+      yield chunk;
+    }
+    clean = assembler.finished;
+  } finally {
+    // Partial streams (client gone, upstream cut) are never priced as complete nor cached.
+    if (clean) done(assembler.completion());
+    else failed();
+  }
+}
+
+async function collect(chunks: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletion> {
+  const assembler = new CompletionAssembler();
+  for await (const chunk of chunks) assembler.add(chunk);
+  return assembler.completion();
+}

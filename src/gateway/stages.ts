@@ -1,0 +1,96 @@
+/**
+ * The seams of the chat request path. Each stage is an interface with a default that does nothing (or calls the
+ * provider directly); the features (cache, resilience, cost, routing) provide the real implementations and
+ * `src/main.ts` wires them. `ChatService` runs the stages in the order of docs/ARCHITECTURE.md.
+ *
+ * @module
+ */
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "./chat_schema.ts";
+import type { Timing } from "./timing.ts";
+import type { Route } from "../providers/registry.ts";
+
+/** What the client asked of the cache (`x-amas-cache` request header). */
+export type CacheMode = "default" | "bypass" | "refresh" | "exact-only";
+
+/** How the response was produced (`x-amas-cache` response header). */
+export type CacheStatus = "miss" | "exact" | "semantic" | "bypass";
+
+/** One chat request travelling through the stages. */
+export interface ChatCall {
+  request: ChatRequest;
+  tenant: string;
+  agentId: string;
+  cacheMode: CacheMode;
+  requestId: string;
+  /** Aborted when the client goes away or the gateway shuts down past its grace period. */
+  signal: AbortSignal;
+  timing: Timing;
+}
+
+/** A cached answer found for a call. */
+export interface CacheHit {
+  kind: "exact" | "semantic";
+  completion: ChatCompletion;
+  /** Cosine similarity of a semantic hit. */
+  similarity?: number;
+  entryId: string;
+}
+
+/** The response cache. */
+export interface ResponseCache {
+  /** A stored answer this call may be served, or null. Must never return another tenant's entry. */
+  lookup(call: ChatCall): Promise<CacheHit | null>;
+  /** Stores a clean, complete answer (write-behind; must not throw). */
+  store(call: ChatCall, completion: ChatCompletion): void;
+}
+
+/** Rate limits per tenant and agent; throws a `RateLimitError` to reject. */
+export interface RateLimiter {
+  admit(call: ChatCall): Promise<void>;
+}
+
+/** How a completion was obtained, for cost accounting. */
+export type CostSource = "upstream" | "cache" | "dedup";
+
+/** What one request cost. */
+export interface CostRecord {
+  costUsd: number;
+  /** Tokens were estimated with a tokenizer because the upstream reported no usage. */
+  estimated: boolean;
+  /** Money not spent because the answer came from the cache or a shared call. */
+  savedUsd: number;
+}
+
+/** Cost accounting and budgets. */
+export interface CostTracker {
+  /** Throws when a hard budget of the call's tenant or agent is exhausted. */
+  checkBudget(call: ChatCall): Promise<void>;
+  /** Records a finished request and returns its cost. */
+  record(call: ChatCall, completion: ChatCompletion, source: CostSource, route?: Route): CostRecord;
+}
+
+/** Calls the upstream of a route: resilience policies live behind this seam. */
+export interface UpstreamInvoker {
+  complete(route: Route, call: ChatCall): Promise<ChatCompletion>;
+  stream(route: Route, call: ChatCall): Promise<AsyncIterable<ChatCompletionChunk>>;
+}
+
+/** The upstream answer of a call, whole or streamed. */
+export type UpstreamAnswer =
+  | { kind: "completion"; completion: ChatCompletion }
+  | { kind: "stream"; chunks: AsyncIterable<ChatCompletionChunk> };
+
+/**
+ * Single-flight: identical in-flight calls (same key) share one upstream answer. `run` calls `leader` for the
+ * first call of a key and gives every follower the same answer (streams replayed to each).
+ */
+export interface Deduplicator {
+  run(key: string, call: ChatCall, leader: () => Promise<UpstreamAnswer>): Promise<
+    { answer: UpstreamAnswer; shared: boolean }
+  >;
+}
+
+/** Resolves a call's model to the route(s) that may answer it. */
+export interface Router {
+  resolve(call: ChatCall): Route;
+}

@@ -1,0 +1,81 @@
+/**
+ * Which provider answers which model. `sim-*` always goes to the simulated provider; a model named in
+ * `providers.models` goes to its provider (optionally renamed); any other model goes to the `openai` upstream
+ * when `OPENAI_API_KEY` is set, and is unknown (404) otherwise.
+ *
+ * @module
+ */
+import { NotFoundError } from "../errors.ts";
+import type { ProvidersConfig } from "./config.ts";
+import { OpenAiCompatibleProvider } from "./openai_compatible.ts";
+import { SimulatedProvider } from "./simulated.ts";
+import type { Provider } from "./types.ts";
+
+/** Where one request goes. */
+export interface Route {
+  provider: Provider;
+  /** The model name sent upstream. */
+  upstreamModel: string;
+}
+
+/** Resolves model names to providers. */
+export class ProviderRegistry {
+  readonly sim: SimulatedProvider;
+  #providers = new Map<string, Provider>();
+  #config: ProvidersConfig;
+
+  constructor(config: ProvidersConfig) {
+    this.#config = config;
+    this.sim = new SimulatedProvider(config.sim.models, { seed: config.sim.seed });
+    this.#providers.set(this.sim.name, this.sim);
+    if (config.openai.apiKey) this.#providers.set("openai", new OpenAiCompatibleProvider("openai", config.openai));
+    for (const [name, upstream] of Object.entries(config.upstreams)) {
+      this.#providers.set(name, new OpenAiCompatibleProvider(name, upstream));
+    }
+    for (const [model, route] of Object.entries(config.models)) {
+      if (!this.#providers.has(route.provider)) {
+        throw new Error(
+          `providers.models.${model}: provider "${route.provider}" is not configured (known: ${
+            [...this.#providers.keys()].join(", ")
+          })`,
+        );
+      }
+    }
+  }
+
+  /** The route of a model; throws a 404 {@linkcode NotFoundError} for a model nothing serves. */
+  resolve(model: string): Route {
+    const configured = this.#config.models[model];
+    if (configured) {
+      return { provider: this.#providers.get(configured.provider)!, upstreamModel: configured.upstreamModel ?? model };
+    }
+    if (this.sim.serves(model)) return { provider: this.sim, upstreamModel: model };
+    const fallback = this.#providers.get("openai");
+    if (fallback) return { provider: fallback, upstreamModel: model };
+    throw new NotFoundError(
+      `the model '${model}' does not exist or is not routed; use one of ${this.listModels().join(", ")} ` +
+        "or set OPENAI_API_KEY for an upstream",
+      { param: "model", code: "model_not_found" },
+    );
+  }
+
+  /** Model names this gateway knows by name (upstream catch-all excluded). */
+  listModels(): string[] {
+    return [...new Set([...this.sim.models(), ...Object.keys(this.#config.models)])].sort();
+  }
+
+  /** A provider by name. */
+  get(name: string): Provider | undefined {
+    return this.#providers.get(name);
+  }
+
+  /** All providers. */
+  all(): Provider[] {
+    return [...this.#providers.values()];
+  }
+
+  /** Releases pooled connections. */
+  async close(): Promise<void> {
+    for (const p of this.#providers.values()) await p.close?.();
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Wiring: builds every service from the configuration and connects them, in one place. Tests, benchmarks and
+ * `src/main.ts` all start here, so what they exercise is what runs in production.
+ *
+ * @module
+ */
+import type { Hono } from "hono";
+import type { Config } from "./config.ts";
+import { createApp, type RouteMounter } from "./app.ts";
+import type { GatewayEnv } from "./http/context.ts";
+import { KeyRing } from "./http/middleware/auth.ts";
+import { Readiness } from "./http/routes/health.ts";
+import { ChatService, type ChatStages } from "./gateway/chat_service.ts";
+import { DirectUpstream } from "./gateway/direct_upstream.ts";
+import { ProviderRegistry } from "./providers/registry.ts";
+import { AdmissionController } from "./resilience/admission.ts";
+import { Telemetry } from "./telemetry/telemetry.ts";
+import { GatewayMetrics } from "./telemetry/gateway_metrics.ts";
+import { Logger } from "./log.ts";
+
+/** A built gateway, not yet listening. */
+export interface Gateway {
+  app: Hono<GatewayEnv>;
+  config: Config;
+  telemetry: Telemetry;
+  metrics: GatewayMetrics;
+  registry: ProviderRegistry;
+  admission: AdmissionController;
+  readiness: Readiness;
+  logger: Logger;
+  service: ChatService;
+  /** Aborted when shutdown gives up on in-flight work. */
+  abortInFlight(reason?: string): void;
+  /** Stops background work and flushes what must outlive the process. */
+  close(): Promise<void>;
+}
+
+/** Builds the gateway from a validated configuration. */
+export async function createGateway(config: Config): Promise<Gateway> {
+  const logger = new Logger(config.logLevel, { service: config.serviceName });
+  const telemetry = new Telemetry({ serviceName: config.serviceName, otlpEndpoint: config.otlpEndpoint });
+  const metrics = new GatewayMetrics(telemetry);
+  const registry = new ProviderRegistry(config.providers);
+  const keys = await KeyRing.create(config.apiKeys, config.adminToken);
+  const readiness = new Readiness();
+  const shutdown = new AbortController();
+  const closers: (() => Promise<void> | void)[] = [];
+
+  const sheds = telemetry.meter.createCounter("amas_admission_shed", {
+    description: "requests shed by admission control, by reason",
+  });
+  const admission = new AdmissionController(config.resilience.admission, (reason) => sheds.add(1, { reason }));
+  telemetry.meter.createObservableGauge("amas_admission_queue_depth", {
+    description: "requests waiting for an admission slot",
+  }).addCallback((r) => r.observe(admission.queueDepth));
+  telemetry.meter.createObservableGauge("amas_admission_in_flight", {
+    description: "requests holding an admission slot",
+  }).addCallback((r) => r.observe(admission.inFlight));
+
+  const stages: ChatStages = {
+    router: { resolve: (call) => registry.resolve(call.request.model) },
+    upstream: new DirectUpstream(metrics),
+  };
+  const mounts: RouteMounter[] = [];
+
+  const service = new ChatService(stages);
+  const app = createApp({
+    service,
+    registry,
+    admission,
+    telemetry,
+    metrics,
+    keys,
+    readiness,
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+    shutdownSignal: shutdown.signal,
+    serveMetrics: config.metricsPort === undefined,
+    mounts,
+  });
+
+  return {
+    app,
+    config,
+    telemetry,
+    metrics,
+    registry,
+    admission,
+    readiness,
+    logger,
+    service,
+    abortInFlight(reason = "the gateway is shutting down") {
+      shutdown.abort(new DOMException(reason, "AbortError"));
+    },
+    async close() {
+      for (const close of closers.reverse()) await close();
+      await registry.close();
+      await telemetry.shutdown();
+    },
+  };
+}
