@@ -58,7 +58,7 @@ export async function createGateway(config: Config): Promise<Gateway> {
   }).addCallback((r) => r.observe(admission.inFlight));
 
   const stages: ChatStages = {
-    router: { resolve: (call) => registry.resolve(call.request.model) },
+    router: { candidates: (call) => [registry.resolve(call.request.model)] },
     upstream: new DirectUpstream(metrics),
   };
   const mounts: RouteMounter[] = [];

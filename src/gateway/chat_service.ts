@@ -57,7 +57,7 @@ export class ChatService {
   /** Answers one call. Throws `GatewayError`s for rejections; provider failures surface as `ProviderError`. */
   async handle(call: ChatCall): Promise<ChatOutcome> {
     const { router, limiter, cost, cache, dedup } = this.#stages;
-    const route = router.resolve(call);
+    const routes = router.candidates(call);
     await limiter?.admit(call);
     await cost?.checkBudget(call);
 
@@ -73,11 +73,12 @@ export class ChatService {
       }
     }
 
-    const leader = () => this.#callUpstream(route, call);
+    const leader = () => this.#callUpstream(routes, call);
     const { answer, shared } = dedup
       ? await dedup.run(requestKey(call), call, leader)
       : { answer: await leader(), shared: false };
     const status: CacheStatus = call.cacheMode === "bypass" ? "bypass" : "miss";
+    const route = answer.route ?? routes[0];
     const settle = (completion: ChatCompletion): CostRecord | undefined => {
       const record = cost?.record(call, completion, shared ? "dedup" : "upstream", route);
       // Only the leader stores: followers got the same answer, storing it again would be wasted work.
@@ -87,12 +88,14 @@ export class ChatService {
     return this.#present(call, answer, status, { route, settle });
   }
 
-  #callUpstream(route: Route, call: ChatCall): Promise<UpstreamAnswer> {
+  async #callUpstream(routes: Route[], call: ChatCall): Promise<UpstreamAnswer> {
     const upstream = this.#stages.upstream;
     if (call.request.stream) {
-      return upstream.stream(route, call).then((chunks) => ({ kind: "stream", chunks }));
+      const { chunks, route } = await upstream.stream(routes, call);
+      return { kind: "stream", chunks, route };
     }
-    return upstream.complete(route, call).then((completion) => ({ kind: "completion", completion }));
+    const { completion, route } = await upstream.complete(routes, call);
+    return { kind: "completion", completion, route };
   }
 
   /** Shapes an answer into what the client asked for (JSON or stream) and settles cost/cache when it is whole. */

@@ -32,19 +32,34 @@ export class DirectUpstream implements UpstreamInvoker {
     this.#metrics = metrics;
   }
 
-  complete(route: Route, call: ChatCall): Promise<ChatCompletion> {
-    return this.#attempt(route, call, () => route.provider.complete(call.request, this.#options(route, call)));
+  /** Calls the first route only; fallbacks are the resilience layer's business. */
+  async complete(routes: Route[], call: ChatCall): Promise<{ completion: ChatCompletion; route: Route }> {
+    const route = routes[0];
+    const completion = await this.attempt(
+      route,
+      call,
+      () => route.provider.complete(call.request, this.#options(route, call)),
+    );
+    return { completion, route };
   }
 
-  stream(route: Route, call: ChatCall): Promise<AsyncIterable<ChatCompletionChunk>> {
-    return this.#attempt(route, call, () => route.provider.stream(call.request, this.#options(route, call)));
+  /** Starts a stream on the first route only. */
+  async stream(routes: Route[], call: ChatCall): Promise<{ chunks: AsyncIterable<ChatCompletionChunk>; route: Route }> {
+    const route = routes[0];
+    const chunks = await this.attempt(
+      route,
+      call,
+      () => route.provider.stream(call.request, this.#options(route, call)),
+    );
+    return { chunks, route };
   }
 
   #options(route: Route, call: ChatCall) {
     return { signal: call.signal, upstreamModel: route.upstreamModel };
   }
 
-  async #attempt<T>(route: Route, call: ChatCall, fn: () => Promise<T>): Promise<T> {
+  /** Runs one upstream attempt on `route`, adding its time to the call's upstream timing and to the metrics. */
+  async attempt<T>(route: Route, call: ChatCall, fn: () => Promise<T>): Promise<T> {
     const t0 = performance.now();
     let error: unknown;
     try {

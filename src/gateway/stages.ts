@@ -69,16 +69,20 @@ export interface CostTracker {
   record(call: ChatCall, completion: ChatCompletion, source: CostSource, route?: Route): CostRecord;
 }
 
-/** Calls the upstream of a route: resilience policies live behind this seam. */
+/**
+ * Calls the upstream for a call, given the candidate routes in the router's order of preference (the first is
+ * the pick, the rest the fallback chain). Resilience policies (retry, breaker, timeout, bulkhead, fallback) live
+ * behind this seam. Resolves with the answer and the route that produced it.
+ */
 export interface UpstreamInvoker {
-  complete(route: Route, call: ChatCall): Promise<ChatCompletion>;
-  stream(route: Route, call: ChatCall): Promise<AsyncIterable<ChatCompletionChunk>>;
+  complete(routes: Route[], call: ChatCall): Promise<{ completion: ChatCompletion; route: Route }>;
+  stream(routes: Route[], call: ChatCall): Promise<{ chunks: AsyncIterable<ChatCompletionChunk>; route: Route }>;
 }
 
-/** The upstream answer of a call, whole or streamed. */
+/** The upstream answer of a call, whole or streamed, with the route that produced it when it came from upstream. */
 export type UpstreamAnswer =
-  | { kind: "completion"; completion: ChatCompletion }
-  | { kind: "stream"; chunks: AsyncIterable<ChatCompletionChunk> };
+  | { kind: "completion"; completion: ChatCompletion; route?: Route }
+  | { kind: "stream"; chunks: AsyncIterable<ChatCompletionChunk>; route?: Route };
 
 /**
  * Single-flight: identical in-flight calls (same key) share one upstream answer. `run` calls `leader` for the
@@ -90,7 +94,10 @@ export interface Deduplicator {
   >;
 }
 
-/** Resolves a call's model to the route(s) that may answer it. */
+/**
+ * Resolves a call's model to the routes that may answer it, best first (a non-empty list); throws a 404
+ * `NotFoundError` for a model nothing serves. Routing policies (weighted, least-latency, cost-aware) live here.
+ */
 export interface Router {
-  resolve(call: ChatCall): Route;
+  candidates(call: ChatCall): Route[];
 }

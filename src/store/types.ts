@@ -1,0 +1,71 @@
+/**
+ * The `Store` seam: where cache entries live beyond one process. Three implementations are chosen by
+ * configuration: `memory` (embedded default, optional snapshot directory), Redis over `redis://` (node-redis) and
+ * Upstash REST (`@upstash/redis`). A store also carries replication: every put/delete is published as a change,
+ * and each replica applies the changes of the others to its in-process vector index.
+ *
+ * @module
+ */
+import type { ChatCompletion } from "../gateway/chat_schema.ts";
+
+/** One cached answer. Entries are immutable once stored; a refresh stores a new entry under the same id. */
+export interface CacheEntry {
+  /** Stable id: derived from the exact key, so the same request always maps to the same entry. */
+  id: string;
+  tenant: string;
+  agentId: string;
+  /** Hash of everything besides the conversation that must match for a hit (model, system prompt, tools, …). */
+  scopeKey: string;
+  /** Hash of the scope and the whole normalized conversation: an exact hit needs this to match. */
+  exactKey: string;
+  /** The text that was embedded (last user turn); kept for verification of semantic candidates. */
+  semanticText: string;
+  /** The embedding of `semanticText`, so replicas do not embed again; absent for exact-only entries. */
+  embedding?: number[];
+  /** Which embedder made `embedding` (name and dimension), e.g. `use-lite/512`. */
+  embedder?: string;
+  response: ChatCompletion;
+  /** What the original upstream call cost, for "money saved" on hits. */
+  costUsd: number;
+  createdAt: number;
+  /** Epoch ms after which the entry must not be served. */
+  expiresAt: number;
+}
+
+/** A change to the store, as replicas receive it. */
+export type StoreChange =
+  | { op: "put"; entry: CacheEntry }
+  | { op: "delete"; id: string }
+  | { op: "delete_namespace"; tenant: string; agentId?: string };
+
+/** Health of a store, for readiness and `/v1/cache/stats`. */
+export interface StoreStatus {
+  kind: "memory" | "redis" | "upstash";
+  /** False while the backing service is unreachable (the gateway keeps serving from memory). */
+  connected: boolean;
+  /** Writes waiting to reach the backing service. */
+  buffered: number;
+  /** Writes dropped because the buffer was full while disconnected. */
+  dropped: number;
+  entries?: number;
+}
+
+/** Where cache entries persist and how replicas hear of changes. */
+export interface Store {
+  readonly kind: StoreStatus["kind"];
+  /** An entry by id; null when absent or expired. */
+  get(id: string): Promise<CacheEntry | null>;
+  /** Stores an entry (honouring its `expiresAt`) and publishes the change. */
+  put(entry: CacheEntry): Promise<void>;
+  /** Removes one entry; resolves true when it existed. */
+  delete(id: string): Promise<boolean>;
+  /** Removes every entry of a tenant, or of one agent of a tenant; resolves how many. */
+  deleteNamespace(tenant: string, agentId?: string): Promise<number>;
+  /** Every live entry, for warming a replica's index at start-up. */
+  scan(): AsyncIterable<CacheEntry>;
+  /** Calls `listener` with changes made by other replicas, until the returned function is called. */
+  subscribe(listener: (change: StoreChange) => void): () => void;
+  status(): StoreStatus;
+  /** Flushes buffered writes (bounded wait) and closes connections. */
+  close(): Promise<void>;
+}
