@@ -1,0 +1,77 @@
+/**
+ * How a {@linkcode CacheEntry} is written outside the process (Redis values, stream messages, snapshot lines):
+ * one JSON document whose embedding is base64 of little-endian float32. That is ~4x smaller than a JSON number
+ * array and decodes much faster, which is what makes warming 100k entries from Redis quick. Embedders produce
+ * float32 values, so nothing meaningful is lost.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { CacheEntry, StoreChange } from "./types.ts";
+
+interface WireEntry extends Omit<CacheEntry, "embedding"> {
+  /** base64 float32 (little-endian) */
+  e?: string;
+}
+
+/** Serialises an entry. */
+export function encodeEntry(entry: CacheEntry): string {
+  const { embedding, ...rest } = entry;
+  const wire: WireEntry = rest;
+  if (embedding) wire.e = encodeEmbedding(embedding);
+  return JSON.stringify(wire);
+}
+
+/** Parses what {@linkcode encodeEntry} wrote; throws on anything else. */
+export function decodeEntry(text: string): CacheEntry {
+  const wire = JSON.parse(text) as WireEntry;
+  if (typeof wire !== "object" || wire === null || typeof wire.id !== "string" || typeof wire.expiresAt !== "number") {
+    throw new Error("not a cache entry");
+  }
+  const { e, ...rest } = wire;
+  const entry: CacheEntry = rest;
+  if (typeof e === "string") entry.embedding = decodeEmbedding(e);
+  return entry;
+}
+
+/** A change as it travels on the replication stream (entries encoded as by {@linkcode encodeEntry}). */
+export function encodeChange(change: StoreChange): string {
+  if (change.op === "put") return `{"op":"put","entry":${encodeEntry(change.entry)}}`;
+  return JSON.stringify(change);
+}
+
+/** Parses {@linkcode encodeChange}'s output; null for anything unrecognised (a newer replica's message). */
+export function decodeChange(text: string): StoreChange | null {
+  try {
+    const raw = JSON.parse(text) as Record<string, unknown>;
+    if (raw.op === "put" && typeof raw.entry === "object" && raw.entry !== null) {
+      return { op: "put", entry: decodeEntry(JSON.stringify(raw.entry)) };
+    }
+    if (raw.op === "delete" && typeof raw.id === "string") return { op: "delete", id: raw.id };
+    if (raw.op === "delete_namespace" && typeof raw.tenant === "string") {
+      return typeof raw.agentId === "string"
+        ? { op: "delete_namespace", tenant: raw.tenant, agentId: raw.agentId }
+        : { op: "delete_namespace", tenant: raw.tenant };
+    }
+  } catch { /* fall through: malformed */ }
+  return null;
+}
+
+/** base64 of the float32 little-endian bytes of `vector`. */
+export function encodeEmbedding(vector: ArrayLike<number>): string {
+  const f32 = Float32Array.from(vector);
+  return Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength).toString("base64");
+}
+
+/** The plain number array back from {@linkcode encodeEmbedding}'s output. */
+export function decodeEmbedding(b64: string): number[] {
+  const bytes = Buffer.from(b64, "base64");
+  const copy = new Uint8Array(bytes.length - (bytes.length % 4));
+  copy.set(bytes.subarray(0, copy.length));
+  return Array.from(new Float32Array(copy.buffer));
+}
+
+/** Whether an entry belongs to a namespace (tenant, optionally one agent of it). */
+export function inNamespace(entry: CacheEntry, tenant: string, agentId?: string): boolean {
+  return entry.tenant === tenant && (agentId === undefined || entry.agentId === agentId);
+}

@@ -1,0 +1,102 @@
+/**
+ * The store contract: behaviour every `Store` must have, run against memory, Redis and Upstash (through the REST
+ * bridge) by their own test files.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { CacheEntry, Store } from "../../src/store/types.ts";
+import { makeEntry } from "./fixtures.ts";
+
+/** Collects a store's scan. */
+export async function scanAll(store: Store): Promise<CacheEntry[]> {
+  const out: CacheEntry[] = [];
+  for await (const e of store.scan()) out.push(e);
+  return out;
+}
+
+function assertSameEntry(actual: CacheEntry | null, expected: CacheEntry): void {
+  assert.ok(actual, `entry ${expected.id} missing`);
+  const { embedding: a, ...restA } = actual;
+  const { embedding: b, ...restB } = expected;
+  assert.deepEqual(restA, restB);
+  assert.equal(a?.length, b?.length);
+  // Embeddings may travel as float32: equal to the original or to its float32 rounding.
+  for (let i = 0; i < (b?.length ?? 0); i++) {
+    assert.ok(a![i] === b![i] || a![i] === Math.fround(b![i]), `embedding[${i}]: ${a![i]} vs ${b![i]}`);
+  }
+}
+
+/** Registers the contract tests for a store made by `open` (a fresh, empty store each time). */
+export function storeContract(name: string, open: () => Promise<Store & AsyncDisposable>): void {
+  Deno.test(`${name}: put, get, delete round trip`, async () => {
+    await using store = await open();
+    const e = makeEntry({ embedding: [0.1, -0.25, 1 / 3, 1e-7, 0, 1, -1, 0.5] });
+    assert.equal(await store.get(e.id), null);
+    await store.put(e);
+    assertSameEntry(await store.get(e.id), e);
+    const noEmbedding = makeEntry({ embedding: undefined, embedder: undefined });
+    await store.put(noEmbedding);
+    const back = await store.get(noEmbedding.id);
+    assert.ok(back);
+    assert.equal(back.embedding, undefined);
+    assert.equal(await store.delete(e.id), true);
+    assert.equal(await store.delete(e.id), false);
+    assert.equal(await store.get(e.id), null);
+    assert.equal(store.status().kind, store.kind);
+    assert.equal(store.status().connected, true);
+  });
+
+  Deno.test(`${name}: a put replaces the entry with the same id`, async () => {
+    await using store = await open();
+    const a = makeEntry({ id: "same" });
+    const b = makeEntry({ id: "same", semanticText: "second version" });
+    await store.put(a);
+    await store.put(b);
+    assert.equal((await store.get("same"))?.semanticText, "second version");
+    assert.equal((await scanAll(store)).length, 1);
+  });
+
+  Deno.test(`${name}: TTL is honoured by get and scan`, async () => {
+    await using store = await open();
+    const short = makeEntry({ expiresAt: Date.now() + 400 });
+    const long = makeEntry();
+    const past = makeEntry({ expiresAt: Date.now() - 1 });
+    await store.put(short);
+    await store.put(long);
+    await store.put(past);
+    assert.ok(await store.get(short.id));
+    assert.equal(await store.get(past.id), null);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(await store.get(short.id), null);
+    assert.deepEqual((await scanAll(store)).map((e) => e.id), [long.id]);
+  });
+
+  Deno.test(`${name}: namespace invalidation touches only that tenant or agent`, async () => {
+    await using store = await open();
+    const t1a1 = [makeEntry({ tenant: "t1", agentId: "a1" }), makeEntry({ tenant: "t1", agentId: "a1" })];
+    const t1a2 = [makeEntry({ tenant: "t1", agentId: "a:2/x" })];
+    const t2a1 = [makeEntry({ tenant: "t2", agentId: "a1" }), makeEntry({ tenant: "t2", agentId: "a1" })];
+    for (const e of [...t1a1, ...t1a2, ...t2a1]) await store.put(e);
+    assert.equal(await store.deleteNamespace("t1", "a1"), 2);
+    assert.equal(await store.get(t1a1[0].id), null);
+    assert.ok(await store.get(t1a2[0].id));
+    assert.equal(await store.deleteNamespace("t1"), 1);
+    assert.equal(await store.deleteNamespace("t1"), 0);
+    const left = (await scanAll(store)).map((e) => e.id).sort();
+    assert.deepEqual(left, t2a1.map((e) => e.id).sort());
+    // A tenant whose name is a prefix of another's is a different namespace.
+    await store.put(makeEntry({ tenant: "t" }));
+    assert.equal(await store.deleteNamespace("t"), 1);
+    assert.equal((await scanAll(store)).length, 2);
+  });
+
+  Deno.test(`${name}: scan returns every live entry once`, async () => {
+    await using store = await open();
+    const entries = Array.from({ length: 2_500 }, (_, i) => makeEntry({ tenant: `t${i % 3}` }));
+    await Promise.all(entries.map((e) => store.put(e)));
+    const seen = await scanAll(store);
+    assert.equal(seen.length, entries.length);
+    assert.equal(new Set(seen.map((e) => e.id)).size, entries.length);
+  });
+}

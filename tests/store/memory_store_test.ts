@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { MemoryStore, SNAPSHOT_FILE } from "../../src/store/memory_store.ts";
+import { scanAll, storeContract } from "./contract.ts";
+import { makeEntry } from "./fixtures.ts";
+
+function disposable(store: MemoryStore): MemoryStore & AsyncDisposable {
+  return Object.assign(store, { [Symbol.asyncDispose]: () => store.close() });
+}
+
+storeContract("memory store", async () => disposable(await MemoryStore.open()));
+
+Deno.test("memory store: a snapshot in the data directory survives a restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "amas-store-" });
+  try {
+    const first = await MemoryStore.open({ dataDir: dir });
+    const keep = makeEntry({ embedding: [0.5, 0.25, -1] });
+    const expiring = makeEntry({ expiresAt: Date.now() + 300 });
+    await first.put(keep);
+    await first.put(expiring);
+    await first.close();
+    assert.ok((await Deno.stat(`${dir}/${SNAPSHOT_FILE}`)).size > 0);
+    await new Promise((r) => setTimeout(r, 400));
+    const second = await MemoryStore.open({ dataDir: dir });
+    assert.deepEqual(await second.get(keep.id), keep);
+    assert.equal(await second.get(expiring.id), null);
+    assert.equal((await scanAll(second)).length, 1);
+    await second.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("memory store: periodic snapshots and a corrupt line does not stop loading", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "amas-store-" });
+  try {
+    const store = await MemoryStore.open({ dataDir: dir, snapshotIntervalMs: 50 });
+    await store.put(makeEntry({ id: "periodic" }));
+    const deadline = Date.now() + 5_000;
+    let text = "";
+    while (Date.now() < deadline && !text.includes("periodic")) {
+      await new Promise((r) => setTimeout(r, 50));
+      text = await Deno.readTextFile(`${dir}/${SNAPSHOT_FILE}`).catch(() => "");
+    }
+    assert.match(text, /periodic/);
+    // The crash case: the process dies without close(); the periodic snapshot is what remains.
+    await Deno.writeTextFile(`${dir}/${SNAPSHOT_FILE}`, text + "{not json\n");
+    const again = await MemoryStore.open({ dataDir: dir });
+    assert.ok(await again.get("periodic"));
+    await again.close();
+    await store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("memory store: the entry bound evicts the oldest written; sweep drops expired", async () => {
+  let now = 1_000_000;
+  const store = await MemoryStore.open({ maxEntries: 3, now: () => now });
+  const [a, b, c, d] = [1, 2, 3, 4].map(() => makeEntry({ createdAt: now, expiresAt: now + 1_000 }));
+  for (const e of [a, b, c]) await store.put(e);
+  await store.put(a); // rewritten: now the newest
+  await store.put(d);
+  assert.equal(await store.get(b.id), null);
+  assert.ok(await store.get(a.id));
+  assert.equal(store.status().entries, 3);
+  now += 2_000;
+  assert.equal(store.sweep(), 3);
+  assert.equal(store.status().entries, 0);
+  await store.close();
+});
+
+Deno.test("memory store: subscribe never emits for the process's own writes", async () => {
+  const store = await MemoryStore.open();
+  let seen = 0;
+  const off = store.subscribe(() => seen++);
+  await store.put(makeEntry());
+  await store.deleteNamespace("t1");
+  off();
+  assert.equal(seen, 0);
+  await store.close();
+});
