@@ -14,7 +14,10 @@ Deno.test("the openai SDK completes a chat and a streamed chat", async () => {
     messages: [{ role: "user", content: "Name three prime numbers." }],
   });
   assert.equal(completion.object, "chat.completion");
-  assert.match(completion.choices[0].message.content ?? "", /^\[sim-small [0-9a-f]{16}\] re: Name three prime numbers\./);
+  assert.match(
+    completion.choices[0].message.content ?? "",
+    /^\[sim-small [0-9a-f]{16}\] re: Name three prime numbers\./,
+  );
   assert.ok((completion.usage?.completion_tokens ?? 0) > 0);
 
   const stream = await client.chat.completions.create({
