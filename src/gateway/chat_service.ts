@@ -44,6 +44,8 @@ export interface ChatOutcome {
   cost: Promise<CostRecord | undefined>;
   /** The route that answered (absent for cache hits). */
   route?: Route;
+  /** A stale cache entry answered because every upstream failed (`x-amas-stale: true`). */
+  stale?: boolean;
 }
 
 /** Runs chat calls through the stages. */
@@ -73,29 +75,32 @@ export class ChatService {
       }
     }
 
-    const leader = () => this.#callUpstream(routes, call);
+    // The deduplicator may give the shared upstream call a signal of its own (not this client's).
+    const leader = (signal?: AbortSignal) => this.#callUpstream(routes, signal ? { ...call, signal } : call);
     const { answer, shared } = dedup
       ? await dedup.run(requestKey(call), call, leader)
       : { answer: await leader(), shared: false };
     const status: CacheStatus = call.cacheMode === "bypass" ? "bypass" : "miss";
     const route = answer.route ?? routes[0];
     const settle = (completion: ChatCompletion): CostRecord | undefined => {
+      // A stale answer came from the cache: no upstream spend, and storing it again would refresh a stale entry.
+      if (answer.stale) return cost?.record(call, completion, "cache");
       const record = cost?.record(call, completion, shared ? "dedup" : "upstream", route);
       // Only the leader stores: followers got the same answer, storing it again would be wasted work.
       if (!shared && cache && call.cacheMode !== "bypass") cache.store(call, completion);
       return record;
     };
-    return this.#present(call, answer, status, { route, settle });
+    return this.#present(call, answer, status, { route, settle, stale: answer.stale });
   }
 
   async #callUpstream(routes: Route[], call: ChatCall): Promise<UpstreamAnswer> {
     const upstream = this.#stages.upstream;
     if (call.request.stream) {
-      const { chunks, route } = await upstream.stream(routes, call);
-      return { kind: "stream", chunks, route };
+      const { chunks, route, stale } = await upstream.stream(routes, call);
+      return { kind: "stream", chunks, route, ...(stale ? { stale } : {}) };
     }
-    const { completion, route } = await upstream.complete(routes, call);
-    return { kind: "completion", completion, route };
+    const { completion, route, stale } = await upstream.complete(routes, call);
+    return { kind: "completion", completion, route, ...(stale ? { stale } : {}) };
   }
 
   /** Shapes an answer into what the client asked for (JSON or stream) and settles cost/cache when it is whole. */
@@ -106,11 +111,12 @@ export class ChatService {
     extra: {
       similarity?: number;
       route?: Route;
+      stale?: boolean;
       cost?: Promise<CostRecord | undefined>;
       settle?: (c: ChatCompletion) => CostRecord | undefined;
     },
   ): Promise<ChatOutcome> | ChatOutcome {
-    const base = { cache, similarity: extra.similarity, route: extra.route };
+    const base = { cache, similarity: extra.similarity, route: extra.route, ...(extra.stale ? { stale: true } : {}) };
     if (answer.kind === "completion") {
       const cost = extra.cost ?? Promise.resolve(extra.settle?.(answer.completion));
       if (!call.request.stream) return { ...base, completion: answer.completion, cost };

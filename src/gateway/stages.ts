@@ -75,21 +75,29 @@ export interface CostTracker {
  * behind this seam. Resolves with the answer and the route that produced it.
  */
 export interface UpstreamInvoker {
-  complete(routes: Route[], call: ChatCall): Promise<{ completion: ChatCompletion; route: Route }>;
-  stream(routes: Route[], call: ChatCall): Promise<{ chunks: AsyncIterable<ChatCompletionChunk>; route: Route }>;
+  /** `stale` is set when every upstream failed and a stale cache entry answered instead (serve-stale-on-error). */
+  complete(routes: Route[], call: ChatCall): Promise<{ completion: ChatCompletion; route: Route; stale?: boolean }>;
+  stream(
+    routes: Route[],
+    call: ChatCall,
+  ): Promise<{ chunks: AsyncIterable<ChatCompletionChunk>; route: Route; stale?: boolean }>;
 }
 
-/** The upstream answer of a call, whole or streamed, with the route that produced it when it came from upstream. */
+/**
+ * The upstream answer of a call, whole or streamed, with the route that produced it when it came from upstream;
+ * `stale` when a stale cache entry answered because every upstream failed.
+ */
 export type UpstreamAnswer =
-  | { kind: "completion"; completion: ChatCompletion; route?: Route }
-  | { kind: "stream"; chunks: AsyncIterable<ChatCompletionChunk>; route?: Route };
+  | { kind: "completion"; completion: ChatCompletion; route?: Route; stale?: boolean }
+  | { kind: "stream"; chunks: AsyncIterable<ChatCompletionChunk>; route?: Route; stale?: boolean };
 
 /**
  * Single-flight: identical in-flight calls (same key) share one upstream answer. `run` calls `leader` for the
- * first call of a key and gives every follower the same answer (streams replayed to each).
+ * first call of a key and gives every follower the same answer (streams replayed to each). A deduplicator may
+ * pass `leader` a signal of the shared call's own, so that one client going away does not cancel it for others.
  */
 export interface Deduplicator {
-  run(key: string, call: ChatCall, leader: () => Promise<UpstreamAnswer>): Promise<
+  run(key: string, call: ChatCall, leader: (signal?: AbortSignal) => Promise<UpstreamAnswer>): Promise<
     { answer: UpstreamAnswer; shared: boolean }
   >;
 }
