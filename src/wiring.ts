@@ -14,6 +14,7 @@ import { ChatService, type ChatStages } from "./gateway/chat_service.ts";
 import { DirectUpstream } from "./gateway/direct_upstream.ts";
 import { ProviderRegistry } from "./providers/registry.ts";
 import { AdmissionController } from "./resilience/admission.ts";
+import { asStaleSource, createResilience, type Resilience } from "./resilience/mod.ts";
 import { Telemetry } from "./telemetry/telemetry.ts";
 import { GatewayMetrics } from "./telemetry/gateway_metrics.ts";
 import { Logger } from "./log.ts";
@@ -29,6 +30,8 @@ export interface Gateway {
   readiness: Readiness;
   logger: Logger;
   service: ChatService;
+  /** Breakers, rate limits and single-flight (their state is in `GET /v1/resilience`). */
+  resilience?: Resilience;
   /** Aborted when shutdown gives up on in-flight work. */
   abortInFlight(reason?: string): void;
   /** Stops background work and flushes what must outlive the process. */
@@ -62,6 +65,21 @@ export async function createGateway(config: Config): Promise<Gateway> {
     upstream: new DirectUpstream(metrics),
   };
   const mounts: RouteMounter[] = [];
+  const resilience = createResilience({
+    config: config.resilience,
+    registry,
+    telemetry,
+    metrics,
+    admission,
+    logger,
+    redisUrl: config.redisUrl,
+    stale: () => asStaleSource(stages.cache),
+  });
+  stages.upstream = resilience.upstream;
+  stages.limiter = resilience.limiter;
+  stages.dedup = resilience.dedup;
+  mounts.push(resilience.mount);
+  closers.push(() => resilience.close());
 
   const service = new ChatService(stages);
   const app = createApp({
@@ -89,6 +107,7 @@ export async function createGateway(config: Config): Promise<Gateway> {
     readiness,
     logger,
     service,
+    resilience,
     abortInFlight(reason = "the gateway is shutting down") {
       shutdown.abort(new DOMException(reason, "AbortError"));
     },
