@@ -114,8 +114,8 @@ export class NodeRedisBackend implements RemoteBackend {
     return messages(reply)[0]?.[0] ?? null;
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
     // destroy(): the tail is blocked in XREAD and the command client may be reconnecting; neither should wait.
     for (const client of [this.#tail, this.#commands]) {
@@ -123,5 +123,6 @@ export class NodeRedisBackend implements RemoteBackend {
         client.destroy();
       } catch { /* not open */ }
     }
+    return Promise.resolve();
   }
 }
