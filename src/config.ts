@@ -101,6 +101,17 @@ const ENV_PATHS: Record<string, string[]> = {
   AMAS_EMBEDDER: ["cache", "embedder"],
   AMAS_SIMILARITY_THRESHOLD: ["cache", "similarityThreshold"],
   AMAS_CACHE_ENABLED: ["cache", "enabled"],
+  AMAS_JOBS_RESULT_TTL_SECONDS: ["jobs", "resultTtlSeconds"],
+  AMAS_JOBS_STREAM: ["jobs", "stream"],
+  AMAS_JOBS_GROUP: ["jobs", "group"],
+  AMAS_JOBS_EMBEDDED_WORKERS: ["jobs", "embeddedWorkers"],
+  AMAS_WORKER_CONCURRENCY: ["jobs", "workerConcurrency"],
+  AMAS_WORKER_PORT: ["jobs", "workerPort"],
+  AMAS_JOBS_CLAIM_IDLE_MS: ["jobs", "claimIdleMs"],
+  AMAS_JOBS_HEARTBEAT_MS: ["jobs", "heartbeatMs"],
+  AMAS_JOBS_MAX_ATTEMPTS: ["jobs", "maxAttempts"],
+  AMAS_JOBS_TIMEOUT_MS: ["jobs", "jobTimeoutMs"],
+  AMAS_JOBS_MAX_QUEUED: ["jobs", "maxQueued"],
 };
 
 /** Parses `tenant=key,tenant2=key2`. */

@@ -18,6 +18,7 @@ import { asStaleSource, createResilience, type Resilience } from "./resilience/m
 import { Telemetry } from "./telemetry/telemetry.ts";
 import { GatewayMetrics } from "./telemetry/gateway_metrics.ts";
 import { Logger } from "./log.ts";
+import { createJobs } from "./jobs/mod.ts";
 
 /** A built gateway, not yet listening. */
 export interface Gateway {
@@ -82,6 +83,9 @@ export async function createGateway(config: Config): Promise<Gateway> {
   closers.push(() => resilience.close());
 
   const service = new ChatService(stages);
+  const jobs = await createJobs(config.jobs, { redisUrl: config.redisUrl, service, telemetry, logger });
+  mounts.push(jobs.mount);
+  closers.push(() => jobs.close());
   const app = createApp({
     service,
     registry,
