@@ -1,0 +1,100 @@
+/**
+ * Helpers of the resilience tests: chat calls built in-process, a policy stack over real simulated providers,
+ * percentiles, and reading counters from the Prometheus exposition.
+ *
+ * @module
+ */
+import type { ChatCall } from "../../src/gateway/stages.ts";
+import { Timing } from "../../src/gateway/timing.ts";
+import { SimulatedProvider } from "../../src/providers/simulated.ts";
+import { type SimModelConfig, simModelSchema } from "../../src/providers/config.ts";
+import { type ProviderPolicyConfig, providerPolicySchema } from "../../src/resilience/config.ts";
+import { ProviderPolicies } from "../../src/resilience/provider_policy.ts";
+import { ResilientUpstream, type StaleSource } from "../../src/resilience/resilient_upstream.ts";
+import { DirectUpstream } from "../../src/gateway/direct_upstream.ts";
+import { GatewayMetrics } from "../../src/telemetry/gateway_metrics.ts";
+import { Telemetry } from "../../src/telemetry/telemetry.ts";
+import type { Route } from "../../src/providers/registry.ts";
+
+/** A chat call for `model`, as the chat route would build it. */
+export function makeCall(
+  content: string,
+  options: { model?: string; stream?: boolean; signal?: AbortSignal } = {},
+): ChatCall {
+  return {
+    request: {
+      model: options.model ?? "sim-small",
+      messages: [{ role: "user", content }],
+      ...(options.stream ? { stream: true } : {}),
+    },
+    tenant: "t1",
+    agentId: "a1",
+    cacheMode: "default",
+    requestId: crypto.randomUUID(),
+    signal: options.signal ?? new AbortController().signal,
+    timing: new Timing(),
+  } as ChatCall;
+}
+
+/** A simulated provider named `name` serving every model with one profile. */
+export function simProvider(name: string, profile: Partial<SimModelConfig> = {}): SimulatedProvider {
+  const p = simModelSchema.parse({ ttftMs: 1, jitterMs: 0, tokensPerSecond: 100_000, completionTokens: 8, ...profile });
+  return new SimulatedProvider({ [name]: p }, { name, fallbackModel: name });
+}
+
+/** A policy configuration: the defaults with `over` merged one level deep. */
+export function policyConfig(over: {
+  timeoutMs?: number;
+  retry?: Partial<ProviderPolicyConfig["retry"]>;
+  breaker?: Partial<ProviderPolicyConfig["breaker"]>;
+  bulkhead?: Partial<ProviderPolicyConfig["bulkhead"]>;
+} = {}): ProviderPolicyConfig {
+  const d = providerPolicySchema.parse({});
+  return {
+    timeoutMs: over.timeoutMs ?? d.timeoutMs,
+    retry: { ...d.retry, ...over.retry },
+    breaker: { ...d.breaker, ...over.breaker },
+    bulkhead: { ...d.bulkhead, ...over.bulkhead },
+  };
+}
+
+/** An invoker over real simulated providers, with the telemetry it counts attempts in. */
+export function makeInvoker(config: ProviderPolicyConfig, options: {
+  fallbacks?: (model: string) => Route[];
+  stale?: StaleSource;
+} = {}): { invoker: ResilientUpstream; policies: ProviderPolicies; telemetry: Telemetry; transitions: string[] } {
+  const telemetry = new Telemetry({ serviceName: "test" });
+  const transitions: string[] = [];
+  const policies = new ProviderPolicies(() => config, {
+    onTransition: (provider, from, to) => transitions.push(`${provider}:${from}->${to}`),
+  });
+  const invoker = new ResilientUpstream({
+    direct: new DirectUpstream(new GatewayMetrics(telemetry)),
+    policies,
+    fallbacks: options.fallbacks,
+    stale: options.stale ? () => options.stale : undefined,
+  });
+  return { invoker, policies, telemetry, transitions };
+}
+
+/** The `q`-quantile (0..1) of `values`, nearest rank. */
+export function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/** Sum of the samples of a metric whose labels contain every `labels` pair, from Prometheus text. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name + "{") && !line.startsWith(name + " ")) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return sum;
+}
+
+/** Waits `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
