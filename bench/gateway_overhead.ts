@@ -1,0 +1,282 @@
+/**
+ * The gateway's added latency and throughput on the cache-miss path, side by side in one run with:
+ * (a) the upstream called directly, (b) a bare Hono hello-world, (c) the Portkey AI gateway in front of the same
+ * upstream. The upstream is an OpenAI-compatible server with a fixed latency (bench/support/fixed_upstream.ts).
+ *
+ * Latency: an open-model generator in this process sends unique prompts at a fixed rate (default 200 requests/s)
+ * and measures each request from its intended send time (no coordinated omission). Added latency is the
+ * gateway's percentile minus the direct upstream's percentile in the same run.
+ * Throughput: `wrk` (Debian package) with unique bodies per request, a fixed number of connections, for a fixed
+ * time, against each target; non-2xx answers are reported and make the figure invalid.
+ *
+ *   deno run -A bench/gateway_overhead.ts [--rate 200] [--seconds 15] [--sat-seconds 10] [--connections 64]
+ *     [--latency-ms 10] [--rounds 2]
+ */
+import { fileURLToPath } from "node:url";
+
+function flag(name: string, fallback: number): number {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
+}
+const RATE = flag("rate", 200);
+const SECONDS = flag("seconds", 15);
+const SAT_SECONDS = flag("sat-seconds", 10);
+const CONNECTIONS = flag("connections", 64);
+const UPSTREAM_LATENCY = flag("latency-ms", 10);
+const ROUNDS = flag("rounds", 2);
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+interface Proc {
+  port: number;
+  child: Deno.ChildProcess;
+}
+
+/** Spawns a process that prints `listening <port>` (or, for the gateway, a JSON line with the URL). */
+async function spawn(cmd: string, args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<Proc> {
+  const child = new Deno.Command(cmd, { args, cwd, env, stdout: "piped", stderr: "piped", stdin: "null" }).spawn();
+  let seen = "";
+  const decoder = new TextDecoder();
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${cmd} ${args.join(" ")} did not start:\n${seen}`)), 60_000);
+    const watch = async (stream: ReadableStream<Uint8Array>) => {
+      for await (const bytes of stream) {
+        seen += decoder.decode(bytes, { stream: true });
+        const m = /listening (\d+)/.exec(seen) ?? /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(seen) ??
+          /Your AI Gateway is now running on http:\/\/localhost:(\d+)/i.exec(seen) ?? /localhost:(\d+)/.exec(seen);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      }
+    };
+    watch(child.stdout).catch(() => {});
+    watch(child.stderr).catch(() => {});
+  });
+  return { port, child };
+}
+
+async function stop(p: Proc): Promise<void> {
+  try {
+    p.child.kill("SIGTERM");
+  } catch { /* gone */ }
+  await p.child.status;
+}
+
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  /** Sends an OpenAI request (false: a plain GET, for the hello-world). */
+  chat: boolean;
+}
+
+function body(i: number): string {
+  return JSON.stringify({
+    model: "gpt-4o-mini",
+    messages: [{ role: "user", content: `benchmark request ${i} ${Math.random()}` }],
+  });
+}
+
+/** Open-model latency at a fixed rate, measured from each request's intended send time. */
+async function openModel(target: Target, rate: number, seconds: number): Promise<number[]> {
+  const latencies: number[] = [];
+  const total = Math.round(rate * seconds);
+  const interval = 1000 / rate;
+  const start = performance.now();
+  const pending: Promise<void>[] = [];
+  let failures = 0;
+  for (let i = 0; i < total; i++) {
+    const intended = start + i * interval;
+    const wait = intended - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push((async () => {
+      try {
+        const r = await fetch(target.url, {
+          method: target.chat ? "POST" : "GET",
+          headers: target.headers,
+          body: target.chat ? body(i) : undefined,
+        });
+        await r.arrayBuffer();
+        if (!r.ok) failures++;
+      } catch {
+        failures++;
+      }
+      latencies.push(performance.now() - intended);
+    })());
+  }
+  await Promise.all(pending);
+  if (failures) throw new Error(`${target.name}: ${failures} of ${total} requests failed`);
+  return latencies;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** wrk at saturation; returns requests/s and the count of non-2xx answers. */
+async function saturate(target: Target): Promise<{ rps: number; errors: number }> {
+  const script = await Deno.makeTempFile({ suffix: ".lua" });
+  const headerLines = Object.entries(target.headers).map(([k, v]) =>
+    `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`
+  )
+    .join("\n");
+  await Deno.writeTextFile(
+    script,
+    target.chat
+      ? `wrk.method = "POST"
+${headerLines}
+counter = 0
+request = function()
+  counter = counter + 1
+  local b = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"saturation ' .. counter .. ' ' .. math.random(1000000000) .. '"}]}'
+  return wrk.format(nil, nil, nil, b)
+end
+`
+      : `${headerLines}\n`,
+  );
+  const out = await new Deno.Command("wrk", {
+    args: ["-t2", `-c${CONNECTIONS}`, `-d${SAT_SECONDS}s`, "-s", script, target.url],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  await Deno.remove(script);
+  const text = new TextDecoder().decode(out.stdout);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+  return { rps, errors };
+}
+
+async function ensurePortkey(): Promise<string> {
+  const dir = `${ROOT}bench/peers`;
+  const entry = `${dir}/node_modules/@portkey-ai/gateway/build/start-server.js`;
+  try {
+    await Deno.stat(entry);
+  } catch {
+    console.error("installing the Portkey gateway into bench/peers (npm)…");
+    const r = await new Deno.Command("npm", {
+      args: ["install", "--no-audit", "--no-fund", "--loglevel=error"],
+      cwd: dir,
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (!r.success) throw new Error("npm install of @portkey-ai/gateway failed");
+  }
+  return entry;
+}
+
+async function main(): Promise<void> {
+  const portkeyEntry = await ensurePortkey();
+  const upstream = await spawn(Deno.execPath(), [
+    "run",
+    "--allow-net",
+    "bench/support/fixed_upstream.ts",
+    "--latency-ms",
+    String(UPSTREAM_LATENCY),
+  ]);
+  const upstreamUrl = `http://127.0.0.1:${upstream.port}/v1`;
+  const hono = await spawn(Deno.execPath(), ["run", "--allow-net", "bench/support/hello_hono.ts"]);
+  const amas = await spawn(Deno.execPath(), [
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+    "--allow-write",
+    "--allow-ffi",
+    "--allow-sys",
+    "src/main.ts",
+  ], {
+    AMAS_PORT: "0",
+    AMAS_LOG_LEVEL: "warn",
+    OPENAI_API_KEY: "sk-bench",
+    OPENAI_BASE_URL: upstreamUrl,
+    // Rate limits would throttle a benchmark by design; they are measured in their own bench.
+    AMAS_RATE_LIMITS_ENABLED: "false",
+    AMAS_LOG_BODIES: "false",
+  });
+  const portkey = await spawn("node", [portkeyEntry, `--port=${freePort()}`, "--headless"], {}, ROOT);
+  const procs = [upstream, hono, amas, portkey];
+  try {
+    const targets: Target[] = [
+      { name: "upstream direct", url: `${upstreamUrl}/chat/completions`, headers: json(), chat: true },
+      { name: "bare Hono hello-world", url: `http://127.0.0.1:${hono.port}/`, headers: {}, chat: false },
+      {
+        name: "AMAS gateway (miss path)",
+        url: `http://127.0.0.1:${amas.port}/v1/chat/completions`,
+        headers: json({ "x-amas-cache": "bypass" }),
+        chat: true,
+      },
+      {
+        name: "Portkey gateway",
+        url: `http://127.0.0.1:${portkey.port}/v1/chat/completions`,
+        headers: json({
+          authorization: "Bearer sk-bench",
+          "x-portkey-provider": "openai",
+          "x-portkey-custom-host": upstreamUrl,
+        }),
+        chat: true,
+      },
+    ];
+    // Warm every target (JIT, connection pools) before measuring.
+    for (const t of targets) await openModel(t, 50, 2);
+
+    const lat = new Map<string, { p50: number[]; p99: number[] }>();
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? targets : [...targets].reverse();
+      for (const t of order) {
+        const sorted = (await openModel(t, RATE, SECONDS)).sort((a, b) => a - b);
+        const entry = lat.get(t.name) ?? { p50: [], p99: [] };
+        entry.p50.push(percentile(sorted, 50));
+        entry.p99.push(percentile(sorted, 99));
+        lat.set(t.name, entry);
+      }
+    }
+    const sat = new Map<string, { rps: number; errors: number }>();
+    for (const t of targets) sat.set(t.name, await saturate(t));
+
+    const direct = lat.get("upstream direct")!;
+    const d50 = median(direct.p50), d99 = median(direct.p99);
+    console.log(
+      `\nGateway overhead, cache-miss path — upstream fixed at ${UPSTREAM_LATENCY} ms, ${RATE} req/s open model for ` +
+        `${SECONDS} s × ${ROUNDS} rounds (medians of rounds), saturation: wrk -t2 -c${CONNECTIONS} ${SAT_SECONDS} s\n`,
+    );
+    console.log(
+      "| target | p50 ms | p99 ms | added p50 ms | added p99 ms | saturation req/s | errors |\n|---|---|---|---|---|---|---|",
+    );
+    for (const t of targets) {
+      const l = lat.get(t.name)!, s = sat.get(t.name)!;
+      const p50 = median(l.p50), p99 = median(l.p99);
+      const added = t.chat && t.name !== "upstream direct"
+        ? [(p50 - d50).toFixed(2), (p99 - d99).toFixed(2)]
+        : ["—", "—"];
+      console.log(
+        `| ${t.name} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | ${added[0]} | ${added[1]} | ${
+          s.rps.toFixed(0)
+        } | ${s.errors} |`,
+      );
+    }
+    const amasRps = sat.get("AMAS gateway (miss path)")!.rps, portkeyRps = sat.get("Portkey gateway")!.rps;
+    console.log(`\nAMAS / Portkey saturation throughput: ${(amasRps / portkeyRps).toFixed(2)}×`);
+  } finally {
+    for (const p of procs) await stop(p);
+  }
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+function json(extra: Record<string, string> = {}): Record<string, string> {
+  return { "content-type": "application/json", ...extra };
+}
+
+if (import.meta.main) await main();
