@@ -15,6 +15,7 @@ import { resilienceConfigSchema } from "./resilience/config.ts";
 import { costConfigSchema } from "./cost/config.ts";
 import { jobsConfigSchema } from "./jobs/config.ts";
 import { providersConfigSchema } from "./providers/config.ts";
+import { checkRoutingDeployments, routingConfigSchema } from "./routing/config.ts";
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -44,6 +45,7 @@ export const configSchema = z.object({
   resilience: resilienceConfigSchema.default(resilienceConfigSchema.parse({})),
   cost: costConfigSchema.default(costConfigSchema.parse({})),
   jobs: jobsConfigSchema.default(jobsConfigSchema.parse({})),
+  routing: routingConfigSchema,
 }).superRefine((c, ctx) => {
   if (Object.keys(c.apiKeys).length === 0 && !isLoopback(c.host)) {
     ctx.addIssue({
@@ -60,6 +62,9 @@ export const configSchema = z.object({
       message: "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN go together",
     });
   }
+  checkRoutingDeployments(c.routing, c.providers.deployments, (path, message) => {
+    ctx.addIssue({ code: "custom", path, message });
+  });
   const keys = Object.values(c.apiKeys);
   if (new Set(keys).size !== keys.length) {
     ctx.addIssue({ code: "custom", path: ["apiKeys"], message: "two tenants share one API key" });
@@ -112,6 +117,8 @@ const ENV_PATHS: Record<string, string[]> = {
   AMAS_JOBS_MAX_ATTEMPTS: ["jobs", "maxAttempts"],
   AMAS_JOBS_TIMEOUT_MS: ["jobs", "jobTimeoutMs"],
   AMAS_JOBS_MAX_QUEUED: ["jobs", "maxQueued"],
+  AMAS_ROUTING_EWMA_DECAY_MS: ["routing", "ewmaDecayMs"],
+  AMAS_ROUTING_SLOW_START_MS: ["routing", "slowStartMs"],
 };
 
 /** Parses `tenant=key,tenant2=key2`. */

@@ -19,6 +19,7 @@ import { Telemetry } from "./telemetry/telemetry.ts";
 import { GatewayMetrics } from "./telemetry/gateway_metrics.ts";
 import { Logger } from "./log.ts";
 import { createJobs } from "./jobs/mod.ts";
+import { createRouting, resilienceHealth, type Routing } from "./routing/mod.ts";
 
 /** A built gateway, not yet listening. */
 export interface Gateway {
@@ -33,6 +34,8 @@ export interface Gateway {
   service: ChatService;
   /** Breakers, rate limits and single-flight (their state is in `GET /v1/resilience`). */
   resilience?: Resilience;
+  /** Deployments per model and their policies (their state is in `GET /v1/routing`). */
+  routing?: Routing;
   /** Aborted when shutdown gives up on in-flight work. */
   abortInFlight(reason?: string): void;
   /** Stops background work and flushes what must outlive the process. */
@@ -44,7 +47,7 @@ export async function createGateway(config: Config): Promise<Gateway> {
   const logger = new Logger(config.logLevel, { service: config.serviceName });
   const telemetry = new Telemetry({ serviceName: config.serviceName, otlpEndpoint: config.otlpEndpoint });
   const metrics = new GatewayMetrics(telemetry);
-  const registry = new ProviderRegistry(config.providers);
+  const registry = new ProviderRegistry(config.providers, { routedModels: Object.keys(config.routing.models) });
   const keys = await KeyRing.create(config.apiKeys, config.adminToken);
   const readiness = new Readiness();
   const shutdown = new AbortController();
@@ -81,6 +84,15 @@ export async function createGateway(config: Config): Promise<Gateway> {
   stages.dedup = resilience.dedup;
   mounts.push(resilience.mount);
   closers.push(() => resilience.close());
+  const routing = createRouting({
+    routing: config.routing,
+    deployments: config.providers.deployments,
+    registry,
+    telemetry,
+    health: resilienceHealth(resilience.policies),
+  });
+  stages.router = routing.router;
+  mounts.push(routing.mount);
 
   const service = new ChatService(stages);
   const jobs = await createJobs(config.jobs, { redisUrl: config.redisUrl, service, telemetry, logger });
@@ -112,6 +124,7 @@ export async function createGateway(config: Config): Promise<Gateway> {
     logger,
     service,
     resilience,
+    routing,
     abortInFlight(reason = "the gateway is shutting down") {
       shutdown.abort(new DOMException(reason, "AbortError"));
     },

@@ -45,6 +45,41 @@ export const modelRouteSchema = z.object({
   upstreamModel: z.string().min(1).optional(),
 });
 
+/**
+ * A simulated deployment's latency profile: inline (the fields of a simulated model), or a reference
+ * `"<calibration.json>#<deployment>"` to the `simProfile` that `deno task calibrate` measured for a deployment (the
+ * fragment defaults to this deployment's name), so a measured real upstream can be replayed in simulation.
+ */
+export const simProfileSchema = z.union([z.string().min(1), simModelSchema]);
+
+/**
+ * One deployment: an upstream (OpenAI-compatible endpoint or simulated) that serves a model, with the numbers the
+ * router balances on. Each deployment becomes its own provider named after it, so breakers and metrics are per
+ * deployment.
+ */
+export const deploymentSchema = z.object({
+  type: z.enum(["openai", "sim"]).describe("openai: any OpenAI-compatible endpoint; sim: a simulated upstream"),
+  baseUrl: z.url().optional().describe("openai: the endpoint's base URL, …/v1 (default: OpenAI's)"),
+  apiKey: z.string().min(1).optional().describe("openai: bearer key"),
+  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional()
+    .describe("openai: name of an environment variable holding the key (keeps keys out of config files)"),
+  model: z.string().min(1).optional().describe("model name sent upstream (default: the model the client asked for)"),
+  simProfile: simProfileSchema.optional().describe("sim: latency/error profile, inline or from a calibration file"),
+  weight: z.coerce.number().min(0).default(1).describe("share of traffic under the weighted policy"),
+  priority: z.coerce.number().int().min(0).default(0).describe("priority policy: lower goes first"),
+  maxConcurrency: z.coerce.number().int().min(1).optional()
+    .describe("calls in flight past which the deployment counts as saturated and is tried last"),
+  inputPerMTok: z.coerce.number().min(0).optional().describe("USD per million prompt tokens (cost-aware policy)"),
+  outputPerMTok: z.coerce.number().min(0).optional().describe("USD per million completion tokens"),
+  timeoutMs: millis.default(60_000).describe("openai: whole-request timeout for non-streaming calls"),
+});
+
+/** Settings of one deployment. */
+export type DeploymentConfig = z.infer<typeof deploymentSchema>;
+
+/** Provider names the registry gives itself; deployments may not take them. */
+const RESERVED_PROVIDER_NAMES = ["sim", "openai"];
+
 /** The `providers` configuration section. */
 export const providersConfigSchema = z.object({
   sim: z.object({
@@ -61,6 +96,21 @@ export const providersConfigSchema = z.object({
   upstreams: z.record(z.string().regex(/^[a-z0-9_-]+$/), openAiUpstreamSchema).default({})
     .describe("further OpenAI-compatible upstreams by name"),
   models: z.record(z.string().min(1), modelRouteSchema).default({}).describe("model name → provider"),
+  deployments: z.record(
+    z.string().regex(/^[a-z0-9_.-]+$/, "use lower-case letters, digits, '_', '.', '-'"),
+    deploymentSchema,
+  )
+    .default({}).describe("named deployments that `routing.models` balances over"),
+}).superRefine((c, ctx) => {
+  for (const name of Object.keys(c.deployments)) {
+    if (RESERVED_PROVIDER_NAMES.includes(name) || name in c.upstreams) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["deployments", name],
+        message: `the name "${name}" is already taken by a provider; give the deployment another name`,
+      });
+    }
+  }
 });
 
 /** The validated `providers` section. */

@@ -6,9 +6,10 @@
  * @module
  */
 import { NotFoundError } from "../errors.ts";
-import type { ProvidersConfig } from "./config.ts";
+import { type DeploymentConfig, type ProvidersConfig, simModelSchema } from "./config.ts";
 import { OpenAiCompatibleProvider } from "./openai_compatible.ts";
-import { SimulatedProvider } from "./simulated.ts";
+import { fingerprint, SimulatedProvider } from "./simulated.ts";
+import { readSimProfile } from "./sim_profile.ts";
 import type { Provider } from "./types.ts";
 
 /** Where one request goes. */
@@ -23,14 +24,20 @@ export class ProviderRegistry {
   readonly sim: SimulatedProvider;
   #providers = new Map<string, Provider>();
   #config: ProvidersConfig;
+  #routedModels: string[];
 
-  constructor(config: ProvidersConfig) {
+  /** `routedModels` are the model names the router serves from deployments (listed by `/v1/models`). */
+  constructor(config: ProvidersConfig, options: { routedModels?: string[] } = {}) {
     this.#config = config;
+    this.#routedModels = options.routedModels ?? [];
     this.sim = new SimulatedProvider(config.sim.models, { seed: config.sim.seed });
     this.#providers.set(this.sim.name, this.sim);
     if (config.openai.apiKey) this.#providers.set("openai", new OpenAiCompatibleProvider("openai", config.openai));
     for (const [name, upstream] of Object.entries(config.upstreams)) {
       this.#providers.set(name, new OpenAiCompatibleProvider(name, upstream));
+    }
+    for (const [name, deployment] of Object.entries(config.deployments ?? {})) {
+      this.#providers.set(name, deploymentProvider(name, deployment, config.sim.seed));
     }
     for (const [model, route] of Object.entries(config.models)) {
       if (!this.#providers.has(route.provider)) {
@@ -61,7 +68,7 @@ export class ProviderRegistry {
 
   /** Model names this gateway knows by name (upstream catch-all excluded). */
   listModels(): string[] {
-    return [...new Set([...this.sim.models(), ...Object.keys(this.#config.models)])].sort();
+    return [...new Set([...this.sim.models(), ...Object.keys(this.#config.models), ...this.#routedModels])].sort();
   }
 
   /** A provider by name. */
@@ -78,4 +85,28 @@ export class ProviderRegistry {
   async close(): Promise<void> {
     for (const p of this.#providers.values()) await p.close?.();
   }
+}
+
+/** The provider of one deployment, named after it (breakers and metrics are keyed by provider name). */
+function deploymentProvider(name: string, d: DeploymentConfig, seed: number): Provider {
+  if (d.type === "sim") {
+    const profile = typeof d.simProfile === "string"
+      ? readSimProfile(d.simProfile, name)
+      : d.simProfile ?? simModelSchema.parse({});
+    // Each deployment draws its own jitter and failures, so two deployments do not fail in lock-step.
+    const ownSeed = (seed ^ parseInt(fingerprint(name).slice(0, 8), 16)) >>> 0;
+    return new SimulatedProvider({ [name]: profile }, { seed: ownSeed, name, fallbackModel: name });
+  }
+  let apiKey = d.apiKey;
+  if (d.apiKeyEnv) {
+    apiKey = Deno.env.get(d.apiKeyEnv);
+    if (!apiKey) throw new Error(`providers.deployments.${name}: environment variable ${d.apiKeyEnv} is not set`);
+  }
+  return new OpenAiCompatibleProvider(name, {
+    baseUrl: d.baseUrl ?? "https://api.openai.com/v1",
+    apiKey,
+    timeoutMs: d.timeoutMs,
+    poolMaxIdlePerHost: 64,
+    poolIdleTimeoutMs: 30_000,
+  });
 }

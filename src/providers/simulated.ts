@@ -63,11 +63,20 @@ export class SimulatedProvider implements Provider {
   #models: Map<string, SimModelConfig>;
   #random: () => number;
   #stats: SimStats = { calls: 0, byModel: {} };
+  #fallbackModel: string;
 
-  constructor(models: Record<string, SimModelConfig>, options: { seed?: number; name?: string } = {}) {
+  /**
+   * `fallbackModel` names the profile that models without their own profile get (default `sim-small`); a
+   * simulated deployment has one profile and serves every model routed to it with it.
+   */
+  constructor(
+    models: Record<string, SimModelConfig>,
+    options: { seed?: number; name?: string; fallbackModel?: string } = {},
+  ) {
     this.name = options.name ?? "sim";
     this.#models = new Map(Object.entries(models));
     this.#random = mulberry32(options.seed ?? 1);
+    this.#fallbackModel = options.fallbackModel ?? "sim-small";
   }
 
   /** Whether this provider serves the model: every `sim-*` name (unknown ones get the `sim-small` profile). */
@@ -82,7 +91,7 @@ export class SimulatedProvider implements Provider {
 
   /** The current profile of a model. */
   profile(model: string): SimModelConfig {
-    return this.#models.get(model) ?? this.#models.get("sim-small") ?? simModelSchema.parse({});
+    return this.#models.get(model) ?? this.#models.get(this.#fallbackModel) ?? simModelSchema.parse({});
   }
 
   /** Applies a run-time patch to one model, or to all when `model` is absent; returns the patched models. */

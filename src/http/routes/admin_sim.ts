@@ -9,7 +9,8 @@ import { z } from "zod";
 import type { SimulatedProvider } from "../../providers/simulated.ts";
 import { parseJsonBody, validate } from "../validation.ts";
 
-const simPatchSchema = z.strictObject({
+/** The body of `PUT /admin/sim`. */
+export const simPatchSchema = z.strictObject({
   model: z.string().regex(/^sim-/, "simulated model names start with sim-").optional(),
   latency_ms: z.number().min(0).max(600_000).optional(),
   jitter_ms: z.number().min(0).max(600_000).optional(),
