@@ -71,7 +71,7 @@ export class MemoryJobQueue implements JobQueue {
     return Promise.resolve([...this.#pools].map(([pool, p]) => ({
       pool,
       stream: p.stream,
-      length: p.waiting.length + p.running,
+      backlog: p.waiting.length + p.running,
       pending: p.running,
       lag: p.waiting.length,
     })));

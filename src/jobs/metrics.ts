@@ -1,7 +1,7 @@
 /**
  * Job metrics: the backlog KEDA scales the workers on, and what the workers did.
  *
- * - `amas_jobs_backlog{stream,pool}`: jobs in the stream (waiting + running; finished jobs are deleted from it)
+ * - `amas_jobs_backlog{stream,pool}`: unfinished jobs (waiting + running): `lag` + `pending` of the consumer group
  * - `amas_jobs_pending{stream,pool}`: delivered to a worker, not yet finished
  * - `amas_jobs_lag{stream,pool}`: not yet delivered to any worker
  * - `amas_jobs_enqueued_total{pool}`, `amas_jobs_processed_total{pool,outcome}` (succeeded, failed, duplicate,
@@ -35,8 +35,8 @@ export class JobMetrics {
       advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
     });
     if (!backlog) return;
-    const length = m.createObservableGauge("amas_jobs_backlog", {
-      description: "jobs in the stream: waiting plus running (KEDA scales the workers on it)",
+    const backlogGauge = m.createObservableGauge("amas_jobs_backlog", {
+      description: "unfinished jobs: waiting plus running (what the worker ScaledObjects scale on)",
     });
     const pending = m.createObservableGauge("amas_jobs_pending", {
       description: "jobs delivered to a worker and not finished",
@@ -52,11 +52,11 @@ export class JobMetrics {
       }
       for (const row of rows) {
         const attrs = { stream: row.stream, pool: row.pool };
-        r.observe(length, row.length, attrs);
+        r.observe(backlogGauge, row.backlog, attrs);
         r.observe(pending, row.pending, attrs);
         r.observe(lag, row.lag, attrs);
       }
-    }, [length, pending, lag]);
+    }, [backlogGauge, pending, lag]);
   }
 }
 

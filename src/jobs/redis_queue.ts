@@ -56,8 +56,8 @@ export class RedisJobQueue implements JobQueue {
     if (!stream) throw new Error(`unknown pool ${input.pool}`);
     const job: JobRecord = { ...input, id: newJobId(), status: "queued", createdAt: Date.now(), attempts: 0 };
     try {
-      const length = Number(await this.#client.sendCommand(["XLEN", stream]));
-      if (length >= this.#config.maxQueued) {
+      const { backlog } = await readBacklog(this.#client, { pool: input.pool, stream, group: this.#config.group });
+      if (backlog >= this.#config.maxQueued) {
         throw new OverloadedError(`the job queue of pool ${input.pool} is full; retry later`, {
           retryAfterSeconds: 5,
         });
@@ -105,12 +105,11 @@ export class RedisJobQueue implements JobQueue {
   }
 }
 
-/** Backlog of one stream: `XLEN`, and pending/lag from `XINFO GROUPS`. */
+/** Backlog of one stream: pending and lag of the consumer group (`XINFO GROUPS`). */
 export async function readBacklog(
   client: RedisClient,
   target: { pool: string; stream: string; group: string },
 ): Promise<StreamBacklog> {
-  const length = Number(await client.sendCommand(["XLEN", target.stream]));
   let info: ReturnType<typeof parseGroupInfo>;
   try {
     info = parseGroupInfo(await client.sendCommand(["XINFO", "GROUPS", target.stream]), target.group);
@@ -118,10 +117,15 @@ export async function readBacklog(
     info = undefined; // no stream yet
   }
   const pending = info?.pending ?? 0;
-  // Redis cannot tell the lag after deletions (finished entries are deleted): then every entry that is not pending
-  // is waiting, since the stream holds only unfinished jobs.
-  const lag = info?.lag ?? Math.max(0, length - pending);
-  return { pool: target.pool, stream: target.stream, length, pending, lag };
+  let lag = info?.lag;
+  if (lag === null || lag === undefined) {
+    // Redis could not tell (only after XDEL, which nothing here does): count the entries after the last delivery.
+    const after = info ? `(${info.lastDeliveredId}` : "-";
+    lag = Number(await client.sendCommand(["XLEN", target.stream])) > 0
+      ? (await client.sendCommand(["XRANGE", target.stream, after, "+", "COUNT", "1000000"]) as unknown[]).length
+      : 0;
+  }
+  return { pool: target.pool, stream: target.stream, backlog: lag + pending, pending, lag };
 }
 
 function unavailable(err: unknown): OverloadedError {

@@ -4,7 +4,9 @@
  *
  * Layout: a job is a hash `amas:job:{id}` (tenant, agent, pool, status, request, result/error, attempts, times)
  * with a TTL; a stream entry `{job: id}` on the pool's stream is the unit of delivery. A finished job's entry is
- * acknowledged AND deleted in the same script that stores the result, so `XLEN` is the backlog (waiting + running).
+ * acknowledged in the same script that stores the result. Entries are never `XDEL`eted one by one: that would make
+ * the group's `lag` (XINFO GROUPS, what KEDA's `lagCount` reads) undeterminable; workers trim acknowledged entries
+ * from the head of the stream instead (`XTRIM MINID`, see `trimPoint`), which keeps `lag` exact.
  *
  * @module
  */
@@ -76,7 +78,7 @@ return 'run'
 
 /**
  * Stores a job's outcome only if no outcome is stored yet (the first completion wins; a second one, from a worker
- * whose job was reclaimed while it still ran, changes nothing), then acknowledges and deletes the stream entry.
+ * whose job was reclaimed while it still ran, changes nothing), then acknowledges the stream entry.
  * Returns 1 when this call stored the outcome, 0 when another completion already had.
  */
 export const COMPLETE_SCRIPT = `
@@ -89,7 +91,6 @@ if s and s ~= 'succeeded' and s ~= 'failed' then
   stored = 1
 end
 redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[2], ARGV[2])
 return stored
 `;
 
@@ -152,7 +153,7 @@ export function parseAutoClaim(reply: unknown): { next: string; entries: StreamE
 export function parseGroupInfo(
   reply: unknown,
   group: string,
-): { pending: number; lag: number | null } | undefined {
+): { pending: number; lag: number | null; lastDeliveredId: string } | undefined {
   if (!Array.isArray(reply)) return undefined;
   for (const g of reply) {
     const list = g as unknown[];
@@ -160,7 +161,11 @@ export function parseGroupInfo(
     for (let i = 0; i + 1 < list.length; i += 2) map.set(String(list[i]), list[i + 1]);
     if (String(map.get("name")) !== group) continue;
     const lag = map.get("lag");
-    return { pending: Number(map.get("pending") ?? 0), lag: lag === null || lag === undefined ? null : Number(lag) };
+    return {
+      pending: Number(map.get("pending") ?? 0),
+      lag: lag === null || lag === undefined ? null : Number(lag),
+      lastDeliveredId: String(map.get("last-delivered-id") ?? "0-0"),
+    };
   }
   return undefined;
 }
@@ -198,4 +203,29 @@ export function hashToJob(hash: Record<string, string>): JobRecord | undefined {
     result: hash.result ? JSON.parse(hash.result) as JobResult : undefined,
     error: hash.error ? JSON.parse(hash.error) as JobError : undefined,
   };
+}
+
+/** The stream id right after `id` (`ms-seq` → `ms-(seq+1)`). */
+export function nextId(id: string): string {
+  const [ms, seq] = id.split("-");
+  return `${ms}-${BigInt(seq ?? "0") + 1n}`;
+}
+
+/** Compares two stream ids. */
+export function compareIds(a: string, b: string): number {
+  const [am, as] = a.split("-").map((x) => BigInt(x));
+  const [bm, bs] = b.split("-").map((x) => BigInt(x));
+  if (am !== bm) return am < bm ? -1 : 1;
+  if (as !== bs) return as < bs ? -1 : 1;
+  return 0;
+}
+
+/**
+ * Where the head of a stream can be trimmed (`XTRIM MINID`): every entry before the oldest pending entry and up to
+ * the last delivered one is acknowledged, so nothing unfinished is ever trimmed.
+ */
+export function trimPoint(oldestPending: string | undefined, lastDeliveredId: string): string {
+  const afterDelivered = nextId(lastDeliveredId);
+  if (oldestPending === undefined) return afterDelivered;
+  return compareIds(oldestPending, afterDelivered) < 0 ? oldestPending : afterDelivered;
 }

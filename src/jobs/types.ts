@@ -54,8 +54,8 @@ export interface NewJob {
 export interface StreamBacklog {
   pool: string;
   stream: string;
-  /** Jobs in the stream: waiting plus delivered-but-unfinished (finished jobs are deleted from the stream). */
-  length: number;
+  /** Unfinished jobs: waiting (lag) plus running (pending). */
+  backlog: number;
   /** Delivered to a worker and not yet acknowledged. */
   pending: number;
   /** Not yet delivered to any worker. */

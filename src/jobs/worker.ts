@@ -3,8 +3,8 @@
  * entries whose worker stopped answering (`XAUTOCLAIM` after `claimIdleMs` idle), runs each job through the
  * gateway's chat path (`JobRunner`), and stores the outcome, acknowledges and deletes the entry in one script.
  *
- * Why nothing is lost: an entry leaves the stream only in the completion script, after its result is stored; a
- * worker that dies leaves its entries pending, and another worker reclaims them once they have been idle
+ * Why nothing is lost: an entry is acknowledged only in the completion script, after its result is stored, and
+ * only acknowledged entries are trimmed from the stream; a worker that dies leaves its entries pending, and another worker reclaims them once they have been idle
  * `claimIdleMs`. Why nothing completes twice: the completion script stores an outcome only if none is stored,
  * and a worker whose entry was taken over (its heartbeat finds another owner) abandons its run.
  *
@@ -21,10 +21,12 @@ import {
   HEARTBEAT_SCRIPT,
   jobKey,
   parseAutoClaim,
+  parseGroupInfo,
   parseReadGroup,
   type RedisClient,
   START_SCRIPT,
   type StreamEntry,
+  trimPoint,
 } from "./redis_streams.ts";
 import type { JobOutcome } from "./runner.ts";
 
@@ -142,9 +144,19 @@ export class RedisJobWorker {
         }
         cursor = next;
       } while (cursor !== "0-0" && claimed < max);
+      await this.#trim(stream);
       if (claimed >= max) break;
     }
     return claimed;
+  }
+
+  /** Drops acknowledged entries from the head of the stream (never a pending or undelivered one). */
+  async #trim(stream: string): Promise<void> {
+    const summary = await this.#client.sendCommand(["XPENDING", stream, this.#config.group]) as unknown[];
+    const info = parseGroupInfo(await this.#client.sendCommand(["XINFO", "GROUPS", stream]), this.#config.group);
+    if (!info) return;
+    const oldestPending = Number(summary[0]) > 0 ? String(summary[1]) : undefined;
+    await this.#client.sendCommand(["XTRIM", stream, "MINID", trimPoint(oldestPending, info.lastDeliveredId)]);
   }
 
   #dispatch(stream: string, entry: StreamEntry, reclaimed: boolean): void {
@@ -231,7 +243,7 @@ export class RedisJobWorker {
     logger.info("job finished", { job: job.id, status, stored, attempt: job.attempts });
   }
 
-  /** Stores an outcome (if none is stored yet), acknowledges and deletes the entry; true when this one stored it. */
+  /** Stores an outcome (if none is stored yet) and acknowledges the entry; true when this one stored it. */
   async #finish(stream: string, entryId: string, key: string, status: string, payload: unknown): Promise<boolean> {
     const stored = await evalScript(this.#client, COMPLETE_SCRIPT, [key || "amas:job:none", stream], [
       this.#config.group,
