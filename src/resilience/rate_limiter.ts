@@ -106,9 +106,9 @@ export class TenantRateLimiter implements RateLimiter {
     const outcomes = await this.#consumeAll(checks);
     const rejected = outcomes.filter((o) => !o.allowed);
     if (rejected.length === 0) return;
-    // Give back what the passing limits counted: a rejected request must not use up the caller's other budgets.
-    await Promise.all(outcomes.filter((o) => o.allowed).map((o) => o.via.reward(o.check.key, o.check.points)))
-      .catch(() => {});
+    // Give back everything this request counted (the store counts a rejected consume too): a rejected request
+    // must use up no budget, or a burst past a limit would keep the caller locked out.
+    await Promise.all(outcomes.map((o) => o.via.reward(o.check.key, o.check.points))).catch(() => {});
     const worst = rejected.reduce((a, b) => b.res.msBeforeNext > a.res.msBeforeNext ? b : a);
     this.#onReject?.(worst.check.reason);
     const resetSeconds = Math.max(1, Math.ceil(worst.res.msBeforeNext / 1000));
