@@ -15,6 +15,7 @@ import { resilienceConfigSchema } from "./resilience/config.ts";
 import { costConfigSchema } from "./cost/config.ts";
 import { jobsConfigSchema } from "./jobs/config.ts";
 import { providersConfigSchema } from "./providers/config.ts";
+import { storeConfigSchema } from "./store/config.ts";
 import { checkRoutingDeployments, routingConfigSchema } from "./routing/config.ts";
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -42,6 +43,7 @@ export const configSchema = z.object({
   dataDir: z.string().optional().describe("AMAS_DATA_DIR: snapshots of the embedded store and index"),
   providers: providersConfigSchema.default(providersConfigSchema.parse({})),
   cache: cacheConfigSchema.default(cacheConfigSchema.parse({})),
+  store: storeConfigSchema.default(storeConfigSchema.parse({})),
   resilience: resilienceConfigSchema.default(resilienceConfigSchema.parse({})),
   cost: costConfigSchema.default(costConfigSchema.parse({})),
   jobs: jobsConfigSchema.default(jobsConfigSchema.parse({})),
@@ -106,6 +108,15 @@ const ENV_PATHS: Record<string, string[]> = {
   AMAS_EMBEDDER: ["cache", "embedder"],
   AMAS_SIMILARITY_THRESHOLD: ["cache", "similarityThreshold"],
   AMAS_CACHE_ENABLED: ["cache", "enabled"],
+  AMAS_STORE_KEY_PREFIX: ["store", "keyPrefix"],
+  AMAS_STORE_STREAM_MAXLEN: ["store", "streamMaxLen"],
+  AMAS_STORE_MAX_BUFFERED_WRITES: ["store", "maxBufferedWrites"],
+  AMAS_STORE_COMMAND_TIMEOUT_MS: ["store", "commandTimeoutMs"],
+  AMAS_STORE_CONNECT_TIMEOUT_MS: ["store", "connectTimeoutMs"],
+  AMAS_STORE_RECONNECT_MAX_DELAY_MS: ["store", "reconnectMaxDelayMs"],
+  AMAS_STORE_POLL_INTERVAL_MS: ["store", "pollIntervalMs"],
+  AMAS_STORE_MAX_ENTRIES: ["store", "maxEntries"],
+  AMAS_STORE_SNAPSHOT_INTERVAL_MS: ["store", "snapshotIntervalMs"],
   AMAS_JOBS_RESULT_TTL_SECONDS: ["jobs", "resultTtlSeconds"],
   AMAS_JOBS_STREAM: ["jobs", "stream"],
   AMAS_JOBS_GROUP: ["jobs", "group"],

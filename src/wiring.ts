@@ -20,6 +20,7 @@ import { GatewayMetrics } from "./telemetry/gateway_metrics.ts";
 import { Logger } from "./log.ts";
 import { createJobs } from "./jobs/mod.ts";
 import { createRouting, resilienceHealth, type Routing } from "./routing/mod.ts";
+import { createStore, type Store, storeReadinessCheck } from "./store/mod.ts";
 
 /** A built gateway, not yet listening. */
 export interface Gateway {
@@ -36,6 +37,8 @@ export interface Gateway {
   resilience?: Resilience;
   /** Deployments per model and their policies (their state is in `GET /v1/routing`). */
   routing?: Routing;
+  /** Where cache entries persist and replicate (memory, Redis or Upstash; docs/STORES.md). */
+  store: Store;
   /** Aborted when shutdown gives up on in-flight work. */
   abortInFlight(reason?: string): void;
   /** Stops background work and flushes what must outlive the process. */
@@ -63,6 +66,12 @@ export async function createGateway(config: Config): Promise<Gateway> {
   telemetry.meter.createObservableGauge("amas_admission_in_flight", {
     description: "requests holding an admission slot",
   }).addCallback((r) => r.observe(admission.inFlight));
+
+  // The cache store first: the cache warms from it, and it closes last (closers run in reverse) so the cache's
+  // final writes are flushed. A Redis that is down does not stop start-up: the store opens degraded.
+  const store = await createStore(config, { logger, meter: telemetry.meter });
+  readiness.add(storeReadinessCheck(store));
+  closers.push(() => store.close());
 
   const stages: ChatStages = {
     router: { candidates: (call) => [registry.resolve(call.request.model)] },
@@ -125,6 +134,7 @@ export async function createGateway(config: Config): Promise<Gateway> {
     service,
     resilience,
     routing,
+    store,
     abortInFlight(reason = "the gateway is shutting down") {
       shutdown.abort(new DOMException(reason, "AbortError"));
     },

@@ -162,6 +162,8 @@ export class RemoteStore implements Store {
         description: "cache store writes dropped because the buffer was full while Redis was unreachable",
       });
       this.#droppedCounter = { add: (n) => counter.add(n, attrs) };
+      // Exported at 0 from the start, so alerts on its rate see a series before the first drop.
+      counter.add(0, attrs);
     }
   }
 
