@@ -50,7 +50,22 @@ export interface StoreStatus {
   entries?: number;
 }
 
-/** Where cache entries persist and how replicas hear of changes. */
+/**
+ * Where cache entries persist and how replicas hear of changes.
+ *
+ * Notes for the cache (see docs/STORES.md):
+ * - Open one with `createStore(config, { logger, meter })` from `src/store/mod.ts`; the gateway's store is
+ *   `gateway.store` (created in `src/wiring.ts` before the cache, closed after it, with a `store` readiness check).
+ * - The Redis/Upstash stores keep no copy of the entries in the process: `get()` is a round trip to Redis. The
+ *   cache holds what it serves (its index and entries) and uses the store for persistence and replication.
+ * - Warm-up: call `subscribe()` first, then iterate `scan()`; changes made during the scan arrive through the
+ *   listener. Applying a change must be idempotent: after a gap (Redis restarted, or the replica was away longer
+ *   than the stream keeps) the store delivers every entry again as a `put`.
+ * - Embeddings come back as float32 values (encoded as base64 float32 outside the process).
+ * - Nothing throws when Redis is unreachable: writes are buffered (bounded), `get()` answers from that buffer or
+ *   misses, `scan()` yields nothing, `delete()` resolves false and `deleteNamespace()` 0 (the operations are
+ *   applied when Redis returns).
+ */
 export interface Store {
   readonly kind: StoreStatus["kind"];
   /** An entry by id; null when absent or expired. */
