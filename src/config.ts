@@ -117,6 +117,8 @@ const ENV_PATHS: Record<string, string[]> = {
   AMAS_STORE_POLL_INTERVAL_MS: ["store", "pollIntervalMs"],
   AMAS_STORE_MAX_ENTRIES: ["store", "maxEntries"],
   AMAS_STORE_SNAPSHOT_INTERVAL_MS: ["store", "snapshotIntervalMs"],
+  AMAS_COST_ENABLED: ["cost", "enabled"],
+  AMAS_COST_FLUSH_MS: ["cost", "flushMs"],
   AMAS_JOBS_RESULT_TTL_SECONDS: ["jobs", "resultTtlSeconds"],
   AMAS_JOBS_STREAM: ["jobs", "stream"],
   AMAS_JOBS_GROUP: ["jobs", "group"],

@@ -110,3 +110,22 @@ export class UpstreamTimeoutError extends GatewayError {
     super(504, "timeout_error", message, options);
   }
 }
+
+/**
+ * 429: a hard cost budget of the tenant or agent is exhausted until its window resets. 429 rather than 402 because
+ * OpenAI answers an exhausted quota with 429 `insufficient_quota` and clients already handle it; `x-should-retry:
+ * false` stops the OpenAI SDKs from retrying a request that cannot succeed before `Retry-After`.
+ */
+export class BudgetExceededError extends GatewayError {
+  override name = "BudgetExceededError";
+  /** The budget's scope, e.g. `tenant:acme` or `agent:acme/research`. */
+  readonly scope?: string;
+  constructor(message: string, options: GatewayErrorOptions & { scope?: string } = {}) {
+    super(429, "insufficient_quota", message, {
+      code: "budget_exceeded",
+      ...options,
+      headers: { "x-should-retry": "false", ...options.headers },
+    });
+    this.scope = options.scope;
+  }
+}

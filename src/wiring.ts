@@ -19,6 +19,7 @@ import { Telemetry } from "./telemetry/telemetry.ts";
 import { GatewayMetrics } from "./telemetry/gateway_metrics.ts";
 import { Logger } from "./log.ts";
 import { createJobs } from "./jobs/mod.ts";
+import { type CostAccountant, createCost } from "./cost/mod.ts";
 import { createRouting, resilienceHealth, type Routing } from "./routing/mod.ts";
 import { createStore, type Store, storeReadinessCheck } from "./store/mod.ts";
 
@@ -37,6 +38,8 @@ export interface Gateway {
   resilience?: Resilience;
   /** Deployments per model and their policies (their state is in `GET /v1/routing`). */
   routing?: Routing;
+  /** Cost accounting, budgets and recommendations (absent when `cost.enabled` is false). */
+  cost?: CostAccountant;
   /** Where cache entries persist and replicate (memory, Redis or Upstash; docs/STORES.md). */
   store: Store;
   /** Aborted when shutdown gives up on in-flight work. */
@@ -103,6 +106,16 @@ export async function createGateway(config: Config): Promise<Gateway> {
   stages.router = routing.router;
   mounts.push(routing.mount);
 
+  // Cost before the service: budgets are checked and requests priced on the chat path.
+  const cost = config.cost.enabled
+    ? createCost(config.cost, { telemetry, logger, redisUrl: config.redisUrl })
+    : undefined;
+  if (cost) {
+    stages.cost = cost.accountant;
+    mounts.push(cost.mount);
+    closers.push(() => cost.close());
+  }
+
   const service = new ChatService(stages);
   const jobs = await createJobs(config.jobs, { redisUrl: config.redisUrl, service, telemetry, logger });
   mounts.push(jobs.mount);
@@ -134,6 +147,7 @@ export async function createGateway(config: Config): Promise<Gateway> {
     service,
     resilience,
     routing,
+    cost: cost?.accountant,
     store,
     abortInFlight(reason = "the gateway is shutting down") {
       shutdown.abort(new DOMException(reason, "AbortError"));

@@ -6,7 +6,7 @@
  */
 import type { Context } from "hono";
 import type { GatewayEnv } from "../context.ts";
-import { type ChatRequest, chatRequestSchema } from "../../gateway/chat_schema.ts";
+import { type ChatCompletionChunk, type ChatRequest, chatRequestSchema } from "../../gateway/chat_schema.ts";
 import type { ChatOutcome, ChatService } from "../../gateway/chat_service.ts";
 import type { CacheMode, ChatCall } from "../../gateway/stages.ts";
 import { InvalidRequestError } from "../../errors.ts";
@@ -81,6 +81,11 @@ export function chatCompletions(deps: ChatRouteDeps) {
       headers["server-timing"] = call.timing.header();
       return c.json(outcome.completion, 200, headers);
     }
+    // Stream headers leave before a streamed upstream answer is priced: its cost follows at the end of the stream
+    // (SSE comment, and `amas_cost_usd` on the usage chunk). Cache hits and whole answers are priced already.
+    const known = await settledNow(outcome.cost);
+    if (known === PENDING) headers["x-amas-cost-usd"] = "pending";
+    else if (known) headers["x-amas-cost-usd"] = known.costUsd.toFixed(8);
     headers["server-timing"] = call.timing.header();
     headers["content-type"] = "text/event-stream; charset=utf-8";
     headers["cache-control"] = "no-cache";
@@ -99,6 +104,8 @@ function sseBody(
 ): ReadableStream<Uint8Array> {
   const includeUsage = request.stream_options?.include_usage === true;
   const iterator = outcome.chunks![Symbol.asyncIterator]();
+  // The usage chunk waits for the end of the stream so it can carry the request's cost.
+  let usageChunk: ChatCompletionChunk | undefined;
   return new ReadableStream<Uint8Array>({
     async pull(stream) {
       try {
@@ -106,13 +113,19 @@ function sseBody(
           const { value, done } = await iterator.next();
           if (done) {
             const cost = await outcome.cost;
+            if (usageChunk) {
+              stream.enqueue(sseEvent(cost ? { ...usageChunk, amas_cost_usd: cost.costUsd } : usageChunk));
+            }
             if (cost) stream.enqueue(new TextEncoder().encode(`: x-amas-cost-usd=${cost.costUsd.toFixed(8)}\n\n`));
             stream.enqueue(sseEvent("[DONE]"));
             stream.close();
             return;
           }
           // Usage arrives in a chunk of its own; only clients that asked for it get it, as with OpenAI.
-          if (!includeUsage && value.usage && value.choices.length === 0) continue;
+          if (value.usage && value.choices.length === 0) {
+            if (includeUsage) usageChunk = value;
+            continue;
+          }
           stream.enqueue(sseEvent(value));
           return;
         }
@@ -128,4 +141,12 @@ function sseBody(
       await iterator.return?.();
     },
   });
+}
+
+const PENDING = Symbol("pending");
+
+/** The value of a promise that has already settled, or `PENDING`, without waiting for anything else. */
+function settledNow<T>(promise: Promise<T>): Promise<T | typeof PENDING> {
+  // An already-settled promise's reaction is queued before the second one's, so it wins the race.
+  return Promise.race([promise, Promise.resolve(PENDING)]);
 }
