@@ -146,9 +146,7 @@ export async function runClosed(load: ClosedLoad, options: ExecuteOptions): Prom
         continue;
       }
       started++;
-      const p: Promise<void> = fire(clock.now()).catch(() => {}).finally(() => pending.delete(p));
-      pending.add(p);
-      await p;
+      await fire(clock.now()).catch(() => {});
       const { min, max } = load.thinkTimeMs;
       const think = min + random() * (max - min);
       if (think > 0) await sleep(Math.min(think, Math.max(0, endMs - clock.now())));

@@ -6,9 +6,6 @@
  *
  * @module
  */
-import { loadConfig } from "../config.ts";
-import { createGateway } from "../wiring.ts";
-import { serveGateway } from "../server.ts";
 
 /** A target to send load to. */
 export interface Target {
@@ -32,6 +29,13 @@ export interface EmbeddedOptions {
 export async function startEmbeddedGateway(options: EmbeddedOptions = {}): Promise<Target> {
   const env = { AMAS_LOG_LEVEL: "warn", ...options.env, AMAS_HOST: "127.0.0.1", AMAS_PORT: "0" };
   if (options.inProcess) {
+    // Imported on demand: the gateway's modules (tokenizer, embedder) cost start-up time a load run against an
+    // external target or a child process does not need.
+    const [{ loadConfig }, { createGateway }, { serveGateway }] = await Promise.all([
+      import("../config.ts"),
+      import("../wiring.ts"),
+      import("../server.ts"),
+    ]);
     const gateway = await createGateway(loadConfig({ env }));
     const running = serveGateway(gateway);
     return { url: running.url, kind: "embedded", stop: () => running.shutdown() };
