@@ -151,6 +151,8 @@ export class SingleFlight implements Deduplicator {
       forget();
       throw err;
     });
+    // Participants that left before the answer do not await it; its failure must not go unhandled.
+    flight.shared.catch(() => {});
     this.#flights.set(key, flight);
     return flight;
   }

@@ -138,8 +138,10 @@ export class ProviderPolicy {
       if (from !== to) hooks.onTransition?.(provider, from, to);
     });
     this.#bulkhead = bulkhead(bh.maxConcurrent, bh.maxQueue);
+    // Not retried once the breaker is open: that attempt would be refused, so move on to the fallback now.
     const retryable = (err: unknown) =>
-      err instanceof ProviderError && err.retryable && (err.retryAfterMs ?? 0) <= rt.maxRetryAfterMs;
+      err instanceof ProviderError && err.retryable && (err.retryAfterMs ?? 0) <= rt.maxRetryAfterMs &&
+      !this.refusing;
     this.#retry = retry(handleWhen(retryable), {
       maxAttempts: rt.maxRetries,
       backoff: new DelegateBackoff((context) => {
