@@ -76,7 +76,9 @@ export function resolveBehavior(spec: BehaviorSpec | undefined): HpaBehavior {
   const fill = (given: Partial<ScalingRules> | undefined, defaults: ScalingRules): ScalingRules => ({
     stabilizationWindowSeconds: given?.stabilizationWindowSeconds ?? defaults.stabilizationWindowSeconds,
     selectPolicy: given?.selectPolicy ?? defaults.selectPolicy,
-    policies: given?.policies?.length ? given.policies : defaults.policies,
+    policies: given?.policies?.length
+      ? given.policies.map((p) => ({ type: p.type, value: Number(p.value), periodSeconds: Number(p.periodSeconds) }))
+      : defaults.policies,
     tolerance: given?.tolerance,
   });
   return { scaleUp: fill(spec?.scaleUp, DEFAULT_SCALE_UP), scaleDown: fill(spec?.scaleDown, DEFAULT_SCALE_DOWN) };

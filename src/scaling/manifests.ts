@@ -1,8 +1,8 @@
 /**
  * Reading the manifests the simulator replays: a YAML file, a folder of YAML files, or a kustomize folder
  * (rendered with `kubectl kustomize` or `kustomize build` when one is installed, else with a small built-in
- * renderer that understands `resources` and `patches`: JSON 6902 and strategic-merge patches of the objects the
- * simulator reads). The result is the list of Kubernetes objects.
+ * renderer that understands `resources`, `namespace` and `patches`: JSON 6902, strategic-merge (objects merge,
+ * lists are replaced: enough for the fields the simulator reads) and `$patch: delete`; targets match by regex). The result is the list of Kubernetes objects.
  *
  * @module
  */
@@ -116,11 +116,18 @@ export async function renderKustomization(dir: string): Promise<K8sObject[]> {
   }
   for (const p of k.patches ?? []) {
     const text = p.patch ?? await Deno.readTextFile(join(dir, p.path!));
-    const body = parseYaml(text);
-    if (Array.isArray(body)) {
-      for (const o of objects) if (matches(o, p.target)) applyJson6902(o, body, join(dirname(file), p.path ?? ""));
-    } else {
+    for (const doc of parseAllDocuments(text)) {
+      const body = doc.toJS();
+      if (body === null || body === undefined) continue;
+      if (Array.isArray(body)) {
+        for (const o of objects) if (matches(o, p.target)) applyJson6902(o, body, join(dirname(file), p.path ?? ""));
+        continue;
+      }
       const target = p.target ?? { kind: body.kind, name: body.metadata?.name };
+      if (body.$patch === "delete") {
+        objects = objects.filter((o) => !matches(o, target));
+        continue;
+      }
       for (const [i, o] of objects.entries()) if (matches(o, target)) objects[i] = strategicMerge(o, body) as K8sObject;
     }
   }
@@ -129,7 +136,9 @@ export async function renderKustomization(dir: string): Promise<K8sObject[]> {
 
 function matches(o: K8sObject, target: Patch["target"]): boolean {
   if (!target) return false;
-  return (!target.kind || target.kind === o.kind) && (!target.name || target.name === o.metadata.name);
+  // kustomize reads a target's name (and kind) as an anchored regular expression.
+  const re = (pattern: string, value: string) => new RegExp(`^(?:${pattern})$`).test(value);
+  return (!target.kind || re(target.kind, o.kind)) && (!target.name || re(target.name, o.metadata.name));
 }
 
 /** Applies JSON 6902 `add`/`replace`/`remove` operations in place. */
