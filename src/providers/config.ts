@@ -96,13 +96,18 @@ export const providersConfigSchema = z.object({
   upstreams: z.record(z.string().regex(/^[a-z0-9_-]+$/), openAiUpstreamSchema).default({})
     .describe("further OpenAI-compatible upstreams by name"),
   models: z.record(z.string().min(1), modelRouteSchema).default({}).describe("model name → provider"),
-  deployments: z.record(
-    z.string().regex(/^[a-z0-9_.-]+$/, "use lower-case letters, digits, '_', '.', '-'"),
-    deploymentSchema,
-  )
-    .default({}).describe("named deployments that `routing.models` balances over"),
+  deployments: z.record(z.string(), deploymentSchema).default({}).describe(
+    "named deployments that `routing.models` balances over",
+  ),
 }).superRefine((c, ctx) => {
   for (const name of Object.keys(c.deployments)) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["deployments", name],
+        message: "a deployment name may only use letters, digits, '_', '.', '-' (at most 64)",
+      });
+    }
     if (RESERVED_PROVIDER_NAMES.includes(name) || name in c.upstreams) {
       ctx.addIssue({
         code: "custom",

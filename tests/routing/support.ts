@@ -82,7 +82,7 @@ export async function drive(
           messages: [{ role: "user", content: `routing test call ${serial++} ${Math.random()}` }],
         }),
       });
-      await res.body?.cancel();
+      await res.text();
       statuses.push(res.status);
     }
   };
