@@ -1,0 +1,222 @@
+/**
+ * Cost accounting through HTTP on an in-process gateway: the cost header of JSON and streamed answers, the
+ * tokenizer estimate for an upstream that reports no usage, savings of deduplicated requests, hard budgets that
+ * reject with a 429 naming the budget and its reset, soft budgets that raise a metric and a log line, and tenant
+ * isolation of `GET /v1/costs`.
+ */
+import assert from "node:assert/strict";
+import { countTokens, encodeChat } from "gpt-tokenizer";
+import { findProvider } from "@pydantic/genai-prices";
+import { chatBody, postJson, startGateway } from "../support/gateway.ts";
+import type { CostSummary } from "../../src/cost/accountant.ts";
+
+const SIM_LARGE = { input: 2.5, output: 10 }; // USD per million tokens: priced like gpt-4o (config default)
+
+function simCost(usage: { prompt_tokens: number; completion_tokens: number }): number {
+  return (usage.prompt_tokens * SIM_LARGE.input + usage.completion_tokens * SIM_LARGE.output) / 1e6;
+}
+
+async function sseLines(res: Response): Promise<string[]> {
+  return (await res.text()).split("\n").filter((l) => l.length > 0);
+}
+
+Deno.test("JSON answers carry their cost; streams say pending and deliver the cost at the end", async () => {
+  await using gw = await startGateway({ overrides: { cache: { enabled: false } } });
+  const res = await postJson(`${gw.url}/v1/chat/completions`, chatBody("price me", { model: "sim-large" }));
+  const body = await res.json();
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("x-amas-cost-usd"), simCost(body.usage).toFixed(8));
+
+  const stream = await postJson(
+    `${gw.url}/v1/chat/completions`,
+    chatBody("stream and price me", { model: "sim-large", stream: true, stream_options: { include_usage: true } }),
+  );
+  assert.equal(stream.headers.get("x-amas-cost-usd"), "pending", "a streamed miss is priced when it ends");
+  const lines = await sseLines(stream);
+  const usageChunk = lines.filter((l) => l.startsWith("data: {")).map((l) => JSON.parse(l.slice(6)))
+    .find((c) => c.usage);
+  assert.ok(usageChunk, "usage chunk present");
+  const expected = simCost(usageChunk.usage);
+  assert.ok(Math.abs(usageChunk.amas_cost_usd - expected) < 1e-12, "the usage chunk carries the cost");
+  assert.ok(lines.includes(`: x-amas-cost-usd=${expected.toFixed(8)}`), "trailing SSE comment with the cost");
+  assert.equal(lines.at(-1), "data: [DONE]");
+});
+
+/** An OpenAI-compatible upstream that never reports usage (some proxies and local servers behave so). */
+function usagelessUpstream(answer: string): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const body = await req.json();
+    const base = { id: "chatcmpl-nousage", created: 1, model: body.model };
+    if (!body.stream) {
+      return Response.json({
+        ...base,
+        object: "chat.completion",
+        choices: [{ index: 0, message: { role: "assistant", content: answer }, finish_reason: "stop" }],
+      });
+    }
+    const chunks = [
+      { ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant", content: "" } }] },
+      ...answer.match(/.{1,8}/gs)!.map((piece) => ({
+        ...base,
+        object: "chat.completion.chunk",
+        choices: [{ index: 0, delta: { content: piece }, finish_reason: null }],
+      })),
+      { ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+    ];
+    const text = chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join("") + "data: [DONE]\n\n";
+    return new Response(text, { headers: { "content-type": "text/event-stream" } });
+  });
+}
+
+Deno.test("a stream without usage is priced from a tokenizer estimate and flagged estimated", async () => {
+  const answer = "The capital of France is Paris, a city on the Seine.";
+  await using upstream = usagelessUpstream(answer);
+  await using gw = await startGateway({
+    overrides: {
+      cache: { enabled: false },
+      providers: {
+        upstreams: { fake: { baseUrl: `http://127.0.0.1:${upstream.addr.port}/v1`, apiKey: "sk-fake-0123456789" } },
+        models: { "gpt-4o": { provider: "fake" } },
+      },
+    },
+  });
+  const messages = [{ role: "user", content: "What is the capital of France?" }];
+  const res = await postJson(`${gw.url}/v1/chat/completions`, { model: "gpt-4o", messages, stream: true }, {
+    "x-amas-agent": "geo",
+  });
+  assert.equal(res.status, 200);
+  const lines = await sseLines(res);
+  const rates = findProvider({ providerId: "openai" })!.models.find((m) => m.id === "gpt-4o")!.prices as Record<
+    string,
+    number
+  >;
+  const expected = (encodeChat(messages as never, "gpt-4o").length * rates.input_mtok +
+    countTokens(answer) * rates.output_mtok) / 1e6;
+  assert.ok(lines.includes(`: x-amas-cost-usd=${expected.toFixed(8)}`), `estimated cost ${expected} in ${lines}`);
+
+  const summary: CostSummary = await (await fetch(`${gw.url}/v1/costs?by=model&window=1h`)).json();
+  const gpt4o = summary.groups.find((g) => g.key === "gpt-4o")!;
+  assert.equal(gpt4o.estimated_requests, 1);
+  assert.equal(gpt4o.input_tokens, encodeChat(messages as never, "gpt-4o").length);
+  assert.equal(gpt4o.output_tokens, countTokens(answer));
+  assert.ok(Math.abs(gpt4o.cost_usd - expected) < 1e-12);
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  assert.match(metrics, /amas_cost_estimated_requests_total\{model="gpt-4o"\} 1/);
+});
+
+Deno.test("deduplicated followers cost nothing and count what the shared call saved them", async () => {
+  await using gw = await startGateway({ overrides: { cache: { enabled: false } } });
+  await gw.gateway.registry.sim.patch({ latency_ms: 400 });
+  const responses = await Promise.all(
+    Array.from(
+      { length: 4 },
+      () =>
+        postJson(`${gw.url}/v1/chat/completions`, chatBody("same question", { model: "sim-large" }), {
+          "x-amas-agent": "twins",
+        }),
+    ),
+  );
+  const bodies = await Promise.all(responses.map((r) => r.json()));
+  const costs = responses.map((r) => Number(r.headers.get("x-amas-cost-usd")));
+  const full = simCost(bodies[0].usage);
+  const paid = costs.filter((c) => c > 0);
+  assert.equal(paid.length, 1, `one upstream call paid: ${costs}`);
+  assert.ok(Math.abs(paid[0] - Number(full.toFixed(8))) < 1e-12);
+
+  const summary: CostSummary = await (await fetch(`${gw.url}/v1/costs?by=agent&window=1h`)).json();
+  const twins = summary.groups.find((g) => g.key === "twins")!;
+  assert.equal(twins.requests, 4);
+  assert.equal(twins.dedup_hits, 3);
+  assert.ok(Math.abs(twins.saved_dedup_usd - 3 * full) < 1e-12);
+  assert.ok(Math.abs(twins.cost_usd - full) < 1e-12);
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  const line = metrics.split("\n").find((l) => l.startsWith('amas_cost_saved_usd_total{reason="dedup"}'));
+  assert.ok(line && Math.abs(Number(line.split(" ")[1]) - 3 * full) < 1e-12, String(line));
+});
+
+const KEYS = "acme=sk-acme-0123456789,globex=sk-globex-0123456789";
+const ACME = { authorization: "Bearer sk-acme-0123456789" };
+const GLOBEX = { authorization: "Bearer sk-globex-0123456789" };
+
+Deno.test("a hard budget rejects with 429 budget_exceeded naming the budget and its reset; a soft one alerts", async () => {
+  const logged: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void logged.push(args.map(String).join(" "));
+  try {
+    await using gw = await startGateway({
+      env: { AMAS_API_KEYS: KEYS, AMAS_ADMIN_TOKEN: "admin-0123456789" },
+      overrides: {
+        cache: { enabled: false },
+        cost: {
+          budgets: {
+            tenants: { acme: { daily: { hard: 0.0005 } } },
+            agents: { noisy: { monthly: { soft: 0.0001 } } },
+          },
+        },
+      },
+    });
+    const url = `${gw.url}/v1/chat/completions`;
+    const statuses: number[] = [];
+    let rejection: Response | undefined;
+    for (let i = 0; i < 4; i++) {
+      const res = await postJson(url, chatBody(`acme question ${i}`, { model: "sim-large" }), ACME);
+      statuses.push(res.status);
+      if (res.status === 429) rejection ??= res;
+      else await res.body?.cancel();
+    }
+    // Each sim-large answer costs ~0.00026 USD: two fit under 0.0005, the third finds the budget spent.
+    assert.deepEqual(statuses, [200, 200, 429, 429]);
+    const err = (await rejection!.json()).error;
+    assert.equal(err.code, "budget_exceeded");
+    assert.equal(err.type, "insufficient_quota");
+    const midnight = new Date(Date.UTC(
+      new Date().getUTCFullYear(),
+      new Date().getUTCMonth(),
+      new Date().getUTCDate() + 1,
+    ));
+    assert.match(err.message, /daily budget of tenant 'acme'/);
+    assert.ok(err.message.includes(`resets at ${midnight.toISOString()}`), err.message);
+    assert.match(err.message, /cost\.budgets\.tenants\.acme\.daily\.hard/);
+    const retryAfter = Number(rejection!.headers.get("retry-after"));
+    assert.ok(Math.abs(retryAfter - (midnight.getTime() - Date.now()) / 1000) < 120, `retry-after ${retryAfter}`);
+    assert.equal(rejection!.headers.get("x-should-retry"), "false");
+
+    // Another tenant is not affected; its agent 'noisy' crosses a soft limit: answered, but alerted.
+    const ok = await postJson(url, chatBody("globex question", { model: "sim-large" }), {
+      ...GLOBEX,
+      "x-amas-agent": "noisy",
+    });
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(metrics, /amas_budget_alerts_total\{scope="agent:globex\/noisy",window="monthly",level="soft"\} 1/);
+    assert.match(metrics, /amas_budget_alerts_total\{scope="tenant:acme",window="daily",level="hard"\} 1/);
+    assert.match(metrics, /amas_budget_rejections_total\{scope="tenant:acme"\} 2/);
+    const ratio = metrics.split("\n").find((l) => l.startsWith('amas_budget_utilization_ratio{scope="tenant:acme"'));
+    assert.ok(ratio && Number(ratio.split(" ")[1]) >= 1, String(ratio));
+    assert.ok(
+      logged.some((l) => l.includes('"budget soft limit reached"') && l.includes('"scope":"agent:globex/noisy"')),
+      "a warning is logged",
+    );
+
+    // Each tenant sees its own figures only; the admin token sees both.
+    const acme: CostSummary = await (await fetch(`${gw.url}/v1/costs?by=tenant`, { headers: ACME })).json();
+    assert.deepEqual(acme.groups.map((g) => g.key), ["acme"]);
+    assert.equal(acme.groups[0].requests, 2);
+    assert.deepEqual(acme.budgets.map((b) => b.scope), ["tenant:acme"]);
+    const globex: CostSummary = await (await fetch(`${gw.url}/v1/costs?by=agent`, { headers: GLOBEX })).json();
+    assert.deepEqual(globex.groups.map((g) => `${g.tenant}/${g.key}`), ["globex/noisy"]);
+    const all: CostSummary = await (await fetch(`${gw.url}/v1/costs?by=tenant`, {
+      headers: { ...ACME, "x-amas-admin-token": "admin-0123456789" },
+    })).json();
+    assert.deepEqual(all.groups.map((g) => g.key).sort(), ["acme", "globex"]);
+    const wrongAdmin = await fetch(`${gw.url}/v1/costs`, { headers: { ...ACME, "x-amas-admin-token": "nope-nope-1" } });
+    assert.equal(wrongAdmin.status, 403);
+    await wrongAdmin.body?.cancel();
+    const badWindow = await fetch(`${gw.url}/v1/costs?window=3y`, { headers: ACME });
+    assert.equal(badWindow.status, 400);
+    assert.equal((await badWindow.json()).error.param, "window");
+  } finally {
+    console.error = original;
+  }
+});
