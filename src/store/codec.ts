@@ -63,12 +63,18 @@ export function encodeEmbedding(vector: ArrayLike<number>): string {
   return Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength).toString("base64");
 }
 
+const fromBase64 = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
+
 /** The plain number array back from {@linkcode encodeEmbedding}'s output. */
 export function decodeEmbedding(b64: string): number[] {
-  const bytes = Buffer.from(b64, "base64");
-  const copy = new Uint8Array(bytes.length - (bytes.length % 4));
-  copy.set(bytes.subarray(0, copy.length));
-  return Array.from(new Float32Array(copy.buffer));
+  // Warming decodes 100k of these: the native decoder and a plain loop are ~6x faster than Array.from here.
+  const decoded = fromBase64 ? fromBase64(b64) : Buffer.from(b64, "base64");
+  const n = decoded.length >> 2;
+  const bytes = decoded.byteOffset % 4 === 0 ? decoded : new Uint8Array(decoded);
+  const f32 = new Float32Array(bytes.buffer, bytes.byteOffset, n);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = f32[i];
+  return out;
 }
 
 /** Whether an entry belongs to a namespace (tenant, optionally one agent of it). */

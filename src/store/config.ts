@@ -11,7 +11,9 @@ import { millis } from "../config_fields.ts";
 export const storeConfigSchema = z.object({
   keyPrefix: z.string().min(1).default("amas:cache:")
     .describe("AMAS_STORE_KEY_PREFIX: prefix of every Redis key the store writes"),
-  streamMaxLen: z.coerce.number().int().min(100).default(100_000)
+  // A put's message carries the whole entry (~4 KB with a 512-d embedding): 10k messages ≈ 40 MB of Redis memory.
+  // A replica away for longer than that many writes rescans instead of replaying.
+  streamMaxLen: z.coerce.number().int().min(100).default(10_000)
     .describe("AMAS_STORE_STREAM_MAXLEN: approximate bound of the replication stream (XADD MAXLEN ~)"),
   maxBufferedWrites: z.coerce.number().int().min(0).default(10_000)
     .describe("AMAS_STORE_MAX_BUFFERED_WRITES: writes kept while Redis is unreachable; the oldest are dropped"),

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { CacheEntry, Store } from "../../src/store/types.ts";
-import { makeEntry } from "./fixtures.ts";
+import { makeEntry, waitFor } from "./fixtures.ts";
 
 /** Collects a store's scan. */
 export async function scanAll(store: Store): Promise<CacheEntry[]> {
@@ -95,7 +95,8 @@ export function storeContract(name: string, open: () => Promise<Store & AsyncDis
     await using store = await open();
     const entries = Array.from({ length: 2_500 }, (_, i) => makeEntry({ tenant: `t${i % 3}` }));
     for (let i = 0; i < entries.length; i += 50) await Promise.all(entries.slice(i, i + 50).map((e) => store.put(e)));
-    assert.equal(store.status().buffered, 0);
+    // On a loaded machine a burst may time out and go through the buffer; it must drain by itself.
+    await waitFor(() => store.status().connected && store.status().buffered === 0, 20_000);
     const seen = await scanAll(store);
     assert.equal(seen.length, entries.length);
     assert.equal(new Set(seen.map((e) => e.id)).size, entries.length);

@@ -18,8 +18,8 @@ let prefixes = 0;
 function config(overrides: Partial<StoreConfig> = {}): StoreConfig {
   return storeConfigSchema.parse({
     keyPrefix: `t${++prefixes}:`,
-    commandTimeoutMs: 300,
-    connectTimeoutMs: 500,
+    commandTimeoutMs: 2_000,
+    connectTimeoutMs: 2_000,
     reconnectMaxDelayMs: 200,
     blockMs: 200,
     ...overrides,
@@ -44,7 +44,7 @@ Deno.test("redis store: a change made through one replica reaches the other's su
   const entry = makeEntry({ tenant: "acme", agentId: "bot" });
   const started = Date.now();
   await a.put(entry);
-  assert.ok(await waitFor(() => seenByB.length >= 1, 5_000));
+  assert.ok(await waitFor(() => seenByB.length >= 1, 10_000));
   const latency = Date.now() - started;
   assert.ok(latency < 1_000, `replicated in ${latency} ms`);
   assert.equal(seenByB[0].op, "put");
@@ -52,7 +52,7 @@ Deno.test("redis store: a change made through one replica reaches the other's su
   assert.deepEqual(await b.get(entry.id), await a.get(entry.id));
   await b.delete(entry.id);
   await b.deleteNamespace("acme", "bot");
-  assert.ok(await waitFor(() => seenByA.length >= 2, 5_000));
+  assert.ok(await waitFor(() => seenByA.length >= 2, 10_000));
   assert.deepEqual(seenByA.map((c) => c.op), ["delete", "delete_namespace"]);
   assert.deepEqual(seenByA[1], { op: "delete_namespace", tenant: "acme", agentId: "bot" });
   await new Promise((r) => setTimeout(r, 300));
@@ -114,7 +114,7 @@ Deno.test("redis store: Redis killed mid-test → writes do not throw, are buffe
     const inRedis = (await scanAll(b)).map((e) => e.id).sort();
     assert.deepEqual(inRedis, during.slice(11).map((e) => e.id).sort());
     assert.ok(
-      await waitFor(() => seenByB.filter((c) => c.op === "put").length >= 1 + 49, 5_000),
+      await waitFor(() => seenByB.filter((c) => c.op === "put").length >= 1 + 49, 10_000),
       `b saw ${seenByB.length} changes`,
     );
     // Writes after the return go straight through again.
@@ -156,7 +156,7 @@ Deno.test("redis store: opening while Redis is down serves degraded, then resync
     for (const e of entries) await again.put(e);
     await again.close();
     assert.ok(await waitFor(() => late.status().connected, 15_000));
-    assert.ok(await waitFor(() => new Set(seen.map((c) => c.op === "put" ? c.entry.id : "")).size >= 20, 5_000));
+    assert.ok(await waitFor(() => new Set(seen.map((c) => c.op === "put" ? c.entry.id : "")).size >= 20, 10_000));
   } finally {
     await late.close();
     await own.stop();

@@ -21,8 +21,8 @@ let prefixes = 0;
 function config(overrides: Partial<StoreConfig> = {}): StoreConfig {
   return storeConfigSchema.parse({
     keyPrefix: `u${++prefixes}:`,
-    commandTimeoutMs: 500,
-    connectTimeoutMs: 1_000,
+    commandTimeoutMs: 2_000,
+    connectTimeoutMs: 2_000,
     reconnectMaxDelayMs: 200,
     pollIntervalMs: 50,
     ...overrides,
@@ -67,11 +67,11 @@ Deno.test("upstash store: replicates by polling, both ways with a node-redis rep
     const fromA = makeEntry();
     const started = Date.now();
     await a.put(fromA);
-    assert.ok(await waitFor(() => seenByB.length === 1, 5_000));
+    assert.ok(await waitFor(() => seenByB.length === 1, 10_000));
     assert.ok(Date.now() - started < 1_000, "visible to the other replica within 1 s");
     const fromB = makeEntry();
     await b.put(fromB);
-    assert.ok(await waitFor(() => seenByA.length === 1, 5_000));
+    assert.ok(await waitFor(() => seenByA.length === 1, 10_000));
     assert.equal(seenByA[0].op === "put" && seenByA[0].entry.id, fromB.id);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(seenByA.length, 1, "its own writes are not delivered back");
