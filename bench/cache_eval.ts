@@ -5,7 +5,8 @@
  * accepts). Prints per category and overall, at the default threshold with and without the verifier, and a
  * threshold sweep with the verifier.
  *
- * Options: `--threshold 0.85`, `--show-errors` (lists wrong decisions), `--json` (machine-readable summary).
+ * Options: `--file <pairs.json>` (default the tuning set; `tests/cache/eval_pairs_holdout.json` is the held-out
+ * set), `--threshold 0.85`, `--show-errors` (lists wrong decisions), `--json` (machine-readable summary).
  *
  * @module
  */
@@ -31,7 +32,8 @@ const args = Deno.args;
 const threshold = Number(args[args.indexOf("--threshold") + 1]) || 0.85;
 const showErrors = args.includes("--show-errors");
 const asJson = args.includes("--json");
-const file = new URL("../tests/cache/eval_pairs.json", import.meta.url);
+const fileArg = args.indexOf("--file");
+const file = fileArg >= 0 ? args[fileArg + 1] : new URL("../tests/cache/eval_pairs.json", import.meta.url);
 const { pairs } = JSON.parse(await Deno.readTextFile(file)) as { pairs: Pair[] };
 
 const embedder = new UseLiteEmbedder({ workers: 1 });

@@ -22,6 +22,8 @@ import { createJobs } from "./jobs/mod.ts";
 import { type CostAccountant, createCost } from "./cost/mod.ts";
 import { createRouting, resilienceHealth, type Routing } from "./routing/mod.ts";
 import { createStore, type Store, storeReadinessCheck } from "./store/mod.ts";
+import { cacheRoutes, SemanticCache } from "./cache/mod.ts";
+import { createEmbedder } from "./embed/mod.ts";
 
 /** A built gateway, not yet listening. */
 export interface Gateway {
@@ -42,6 +44,8 @@ export interface Gateway {
   cost?: CostAccountant;
   /** Where cache entries persist and replicate (memory, Redis or Upstash; docs/STORES.md). */
   store: Store;
+  /** The response cache (absent when `cache.enabled` is false; docs/CACHE.md). */
+  cache?: SemanticCache;
   /** Aborted when shutdown gives up on in-flight work. */
   abortInFlight(reason?: string): void;
   /** Stops background work and flushes what must outlive the process. */
@@ -116,6 +120,26 @@ export async function createGateway(config: Config): Promise<Gateway> {
     closers.push(() => cost.close());
   }
 
+  // The response cache: exact, then semantic hits over the store; readiness `cache` waits for its index to warm.
+  let cache: SemanticCache | undefined;
+  if (config.cache.enabled) {
+    const embedder = createEmbedder(config.cache, {
+      openaiBaseUrl: config.providers.openai.baseUrl,
+      openaiApiKey: config.providers.openai.apiKey,
+    });
+    cache = await SemanticCache.open({
+      config: config.cache,
+      store,
+      embedder,
+      meter: telemetry.meter,
+      logger: logger.child({ component: "cache" }),
+    });
+    stages.cache = cache;
+    readiness.add(cache.readinessCheck());
+    mounts.push(cacheRoutes(cache));
+    closers.push(() => cache!.close());
+  }
+
   const service = new ChatService(stages);
   const jobs = await createJobs(config.jobs, { redisUrl: config.redisUrl, service, telemetry, logger });
   mounts.push(jobs.mount);
@@ -149,6 +173,7 @@ export async function createGateway(config: Config): Promise<Gateway> {
     routing,
     cost: cost?.accountant,
     store,
+    cache,
     abortInFlight(reason = "the gateway is shutting down") {
       shutdown.abort(new DOMException(reason, "AbortError"));
     },

@@ -4,24 +4,50 @@
  * @module
  */
 import { z } from "zod";
-import { booleanSetting, fraction } from "../config_fields.ts";
+import { booleanSetting, fraction, millis } from "../config_fields.ts";
 
 /** Per-agent cache settings; anything unset falls back to the section defaults. */
 export const agentCacheSchema = z.object({
-  enabled: booleanSetting.optional(),
-  similarityThreshold: fraction.optional(),
-  ttlSeconds: z.coerce.number().int().positive().optional(),
-  maxTemperature: z.coerce.number().min(0).max(2).optional(),
+  enabled: booleanSetting.optional().describe("cache this agent's answers"),
+  similarityThreshold: fraction.optional().describe("cosine similarity a semantic hit needs"),
+  ttlSeconds: z.coerce.number().int().positive().optional().describe("how long an answer may be served"),
+  maxTemperature: z.coerce.number().min(0).max(2).optional()
+    .describe("requests with a higher temperature are neither served from nor stored in the cache"),
+});
+
+/** Settings of the OpenAI-compatible embeddings endpoint (`embedder: openai`). */
+export const openAiEmbedderSchema = z.object({
+  baseUrl: z.url().optional().describe("AMAS_EMBEDDINGS_BASE_URL: …/v1 of the endpoint (default: OPENAI_BASE_URL)"),
+  apiKey: z.string().min(1).optional().describe("AMAS_EMBEDDINGS_API_KEY (default: OPENAI_API_KEY)"),
+  model: z.string().min(1).default("text-embedding-3-small").describe("AMAS_EMBEDDINGS_MODEL"),
+  dimension: z.coerce.number().int().min(2).default(1536).describe("AMAS_EMBEDDINGS_DIMENSION: vector length"),
+  timeoutMs: millis.min(100).default(10_000).describe("per-request timeout"),
 });
 
 /** The `cache` configuration section. */
 export const cacheConfigSchema = z.object({
-  enabled: booleanSetting.default(true),
-  embedder: z.enum(["use-lite", "openai", "hash"]).default("use-lite"),
-  similarityThreshold: fraction.default(0.85),
-  ttlSeconds: z.coerce.number().int().positive().default(86_400),
-  maxTemperature: z.coerce.number().min(0).max(2).default(1),
-  agents: z.record(z.string().min(1), agentCacheSchema).default({}),
+  enabled: booleanSetting.default(true).describe("AMAS_CACHE_ENABLED: the response cache as a whole"),
+  embedder: z.enum(["use-lite", "openai", "hash"]).default("use-lite")
+    .describe("AMAS_EMBEDDER: use-lite (offline default), openai (/v1/embeddings), hash (tests only)"),
+  similarityThreshold: fraction.default(0.85).describe("AMAS_SIMILARITY_THRESHOLD: cosine similarity for a hit"),
+  verify: booleanSetting.default(true)
+    .describe("AMAS_CACHE_VERIFY: check semantic candidates (numbers, names, negation, …) before serving"),
+  ttlSeconds: z.coerce.number().int().positive().default(86_400).describe("AMAS_CACHE_TTL_SECONDS"),
+  maxTemperature: z.coerce.number().min(0).max(2).default(1)
+    .describe("AMAS_CACHE_MAX_TEMPERATURE: above it a request is not cached"),
+  maxEntries: z.coerce.number().int().min(1).default(100_000)
+    .describe("AMAS_CACHE_MAX_ENTRIES: entries held; the least recently used are evicted"),
+  candidates: z.coerce.number().int().min(1).max(32).default(4)
+    .describe("nearest neighbours checked (above the threshold) per semantic lookup"),
+  embedWorkers: z.coerce.number().int().min(1).max(16).default(1)
+    .describe("AMAS_EMBED_WORKERS: Web Workers running the use-lite model (each ~100 MB)"),
+  embedBatch: z.coerce.number().int().min(1).max(256).default(32).describe("texts per embedding batch at most"),
+  staleSeconds: z.coerce.number().int().min(0).default(3600)
+    .describe("AMAS_CACHE_STALE_SECONDS: how long an expired entry may still answer when every upstream fails"),
+  sweepIntervalMs: millis.min(100).default(60_000).describe("how often expired entries leave the index"),
+  openai: openAiEmbedderSchema.default(() => openAiEmbedderSchema.parse({})),
+  agents: z.record(z.string().min(1), agentCacheSchema).default({})
+    .describe('per-agent overrides: { "<agent id>": { enabled, similarityThreshold, ttlSeconds, maxTemperature } }'),
 });
 
 /** The validated `cache` section. */

@@ -12,7 +12,7 @@ export const STOPWORDS: ReadonlySet<string> = new Set(
     "is are am be been being was were do does did done doing has have had having will shall would " +
     "i me my mine myself we us our ours you your yours yourself they them their theirs it its itself " +
     "this that these those there here what which how whom whose who when where why " +
-    "he him his she her hers himself herself one ones someone something anything everything " +
+    "he him his she her hers himself herself one ones someone something anything everything among between " +
     "s t d ll ve re m").split(/\s+/),
 );
 
@@ -30,7 +30,7 @@ export const FILLERS: ReadonlySet<string> = new Set(
     "also ever anyway ok okay hey hi hello thanks thank quick quickly briefly short brief simple " +
     "find get make do go take use possible able happen happens happening event events " +
     "calculate compute determine evaluate " +
-    "called named name term number " +
+    "called named name term number main primary key major common " +
     "i'm im").split(/\s+/),
 );
 
@@ -162,6 +162,26 @@ export const SYNONYM_GROUPS: readonly string[] = [
   "forecast prediction",
   "current now today",
   "instruction direction",
+  "gift present",
+  "bike bicycle",
+  "tv television",
+  "fridge refrigerator",
+  "sofa couch",
+  "trash garbage rubbish",
+  "vacation holiday",
+  "airplane plane aeroplane aircraft",
+  "mom mother mum",
+  "dad father",
+  "illness disease sickness",
+  "medicine medication",
+  "exam examination",
+  "teacher instructor",
+  "lawyer attorney",
+  "rich wealthy",
+  "scared afraid frightened",
+  "funny humorous",
+  "split divide",
+  "shut close",
 ];
 
 /** Pairs of opposites: if one text has one side and the other text the other side, they ask different things. */
@@ -310,6 +330,12 @@ export const ANTONYM_PAIRS: readonly [string, string][] = ([
   "subscribe unsubscribe",
   "mount unmount",
   "attach detach",
+  "major minor",
+  "rare common",
+  "zoom unzoom",
+  "merge split",
+  "mute unmute",
+  "strength weakness",
 ] as const).map((p) => p.split(" ") as [string, string]);
 
 /** Prefixes that turn a word into its opposite (install → uninstall, possible → impossible). */
@@ -390,7 +416,7 @@ export const TIME_WORDS: ReadonlySet<string> = new Set(
 );
 
 /** Time words that mean "at present" and may replace one another. */
-export const PRESENT_TIME: ReadonlySet<string> = new Set(["now", "currently", "current", "present"]);
+export const PRESENT_TIME: ReadonlySet<string> = new Set(["now", "currently", "current"]);
 
 /** Number words, to compare "five" with "5". */
 export const NUMBER_WORDS: Readonly<Record<string, number>> = {

@@ -240,6 +240,22 @@ export interface StreamToken {
 }
 
 const NUM = "zznum";
+const CODE_NOUNS = new Set(
+  [
+    "function",
+    "method",
+    "command",
+    "hook",
+    "keyword",
+    "operator",
+    "librari",
+    "packag",
+    "modul",
+    "class",
+    "flag",
+    "option",
+  ],
+);
 const TIME_UNITS = new Set(["s", "min", "h", "day", "week", "month", "year"]);
 const COUNTING = new Set(["zznum", "many", "much", "per", "every", "each", "few", "several"]);
 /** Words that give two names a direction: "from A to B", "A than B", "A by B". */
@@ -255,8 +271,12 @@ const CODE_RES: RegExp[] = [
   /\b[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]+\b/g,
   /(?<=^|\s)--?[A-Za-z][\w-]*/g,
   /(?<=^|\s)(?:\.{0,2}\/)?[\w.-]+\/[\w./-]*/g,
+  /\b[A-Za-z]+(?:\+\+|#)/g,
+  // Operators standing alone ("= and ==", "=> vs ->"), a single dash or slash aside (prose uses them).
+  /(?<=^|[\s'"`(])(?:[=<>!+*%&|^~:?]{1,4}|[-/]{2,3}|[=<>!]+[-/]|[-/][=<>]+)(?=$|[\s'"`),.?!])/g,
 ];
-const NUMBER_RE = /(\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)+|\d+)(st|nd|rd|th|k|m|bn)?\b/gi;
+// Digits glued to letters count too ("7pm", "5km"): the letters are read as a word of their own.
+const NUMBER_RE = /(\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)+|\d+)(st|nd|rd|th|k(?![a-z])|m(?![a-z])|bn)?(?!\d)/gi;
 
 function expandContractions(text: string): string {
   return text
@@ -296,7 +316,12 @@ export function analyze(text: string): Analysis {
   });
 
   const code = new Set<string>();
-  for (const re of CODE_RES) for (const m of rest.matchAll(re)) code.add(m[0].toLowerCase().replace(/\(\)$/, ""));
+  for (const re of CODE_RES) {
+    for (const m of rest.matchAll(re)) {
+      // Sentence punctuation left alone after a quote ("… 'x' ?") is not an operator.
+      if (!/^[?!:]+$/.test(m[0])) code.add(m[0].toLowerCase().replace(/\(\)$/, ""));
+    }
+  }
 
   const units = new Set<string>();
   for (const m of rest.matchAll(/[$€£¥%]|°\s*[CcFf]\b/g)) {
@@ -320,7 +345,9 @@ export function analyze(text: string): Analysis {
     const common = STOPWORDS.has(lower) || FILLERS.has(lower) || SENTENCE_STARTERS.has(lower);
     // Units and days/months are names too, but their own checks compare them (°C = Celsius).
     const measured = UNITS[lower] !== undefined || TIME_WORDS.has(lower);
-    if (capitalised && !measured && (!sentenceStart || !common)) entities.add(lower.replace(/'s$/, ""));
+    // A capital at the start of a sentence says nothing ("Split a bill …"), unless the word is an acronym.
+    const acronym = /^\p{Lu}{2,}$/u.test(w);
+    if (capitalised && !measured && !common && (!sentenceStart || acronym)) entities.add(lower.replace(/'s$/, ""));
     sentenceStart = false;
   }
 
@@ -382,7 +409,8 @@ export function analyze(text: string): Analysis {
   let typeNoun: string | undefined;
   words.forEach((w, i) => {
     if (NEGATIONS.has(w)) negated = true;
-    if (FUTURE_AUX.has(w)) tense = "future";
+    // "won't connect" means "refuses to", as "doesn't connect" does: not a future.
+    if (FUTURE_AUX.has(w) && words[i + 1] !== "not") tense = "future";
     else if (PAST_AUX.has(w) && tense !== "future") tense = "past";
     else if (PRESENT_AUX.has(w) && tense === null) tense = "present";
     if (STRICT_WH[w]) wh.add(STRICT_WH[w]);
@@ -500,10 +528,6 @@ function swapped(q: Analysis, c: Analysis): boolean {
     between(c, b[i], b[j]).some((w) => DIRECTIONAL.has(w));
 }
 
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
 function aliasOf(a: string, b: string): boolean {
   const ga = ALIASES.get(a);
   const gb = ALIASES.get(b);
@@ -547,6 +571,14 @@ function unexplained(mine: Analysis, other: Analysis): string | null {
       }
     }
     if (!ok && otherJoined.has(w)) ok = true;
+    // An agent noun for the other side's verb ("the founder of" / "founded"), only where it is a noun.
+    if (!ok && /(?:er|or)$/.test(w) && w.length > 5) {
+      const base = stem(w.replace(/(?:er|or)$/, ""));
+      const i = mine.words.findIndex((x) => stem(x) === w);
+      if (i > 0 && ["the", "a", "an"].includes(mine.words[i - 1]) && otherStems.has(base)) ok = true;
+    }
+    // Generic code nouns ("the map() function") when both prompts name the same code.
+    if (!ok && CODE_NOUNS.has(w) && mine.code.length > 0 && sameList(mine.code, other.code)) ok = true;
     if (!ok && otherWords.includes(w)) ok = true;
     if (!ok) { for (const kind of other.wh) if (WH_RESTATED_STEMS[kind]?.has(w)) ok = true; }
     if (!ok) return w;

@@ -87,7 +87,7 @@ export class ChatService {
       if (answer.stale) return cost?.record(call, completion, "cache");
       const record = cost?.record(call, completion, shared ? "dedup" : "upstream", route);
       // Only the leader stores: followers got the same answer, storing it again would be wasted work.
-      if (!shared && cache && call.cacheMode !== "bypass") cache.store(call, completion);
+      if (!shared && cache && call.cacheMode !== "bypass") cache.store(call, completion, { costUsd: record?.costUsd });
       return record;
     };
     return this.#present(call, answer, status, { route, settle, stale: answer.stale });

@@ -40,8 +40,11 @@ export interface CacheHit {
 export interface ResponseCache {
   /** A stored answer this call may be served, or null. Must never return another tenant's entry. */
   lookup(call: ChatCall): Promise<CacheHit | null>;
-  /** Stores a clean, complete answer (write-behind; must not throw). */
-  store(call: ChatCall, completion: ChatCompletion): void;
+  /**
+   * Stores a clean, complete answer (write-behind; must not throw). `meta.costUsd` is what the upstream call cost,
+   * so later hits can count the money they save.
+   */
+  store(call: ChatCall, completion: ChatCompletion, meta?: { costUsd?: number }): void;
 }
 
 /** Rate limits per tenant and agent; throws a `RateLimitError` to reject. */

@@ -1,0 +1,670 @@
+/**
+ * The response cache of the chat path (`ResponseCache` seam): exact hits from an in-process map in front of the
+ * store, then semantic hits (embed the last user turn → k-NN inside the scope → verify → serve). Answers are kept
+ * locally for sub-millisecond exact hits and written behind to the configured `Store`, whose change feed keeps
+ * every replica's map and vector index in step; at start-up the index warms from `store.scan()`.
+ *
+ * Tenant isolation is absolute: the tenant is part of every scope key, and the entry's own tenant is compared
+ * with the caller's before anything is served.
+ *
+ * @module
+ */
+import type { Counter, Histogram, Meter } from "@opentelemetry/api";
+import type { ChatCompletion } from "../gateway/chat_schema.ts";
+import type { CacheHit, ChatCall, ResponseCache } from "../gateway/stages.ts";
+import type { CacheEntry, Store, StoreChange } from "../store/types.ts";
+import type { Embedder } from "../embed/types.ts";
+import { embedderId } from "../embed/types.ts";
+import type { Logger } from "../log.ts";
+import type { ReadinessCheck } from "../http/routes/health.ts";
+import type { CacheConfig } from "./config.ts";
+import { type CacheKeys, cacheKeys } from "./scope.ts";
+import { HnswVectorIndex, type VectorIndex } from "./vector_index.ts";
+import { acceptAll, type RejectReason, RuleVerifier, type Verifier } from "./verifier.ts";
+import { LATENCY_BUCKETS_SECONDS } from "../telemetry/telemetry.ts";
+
+/** The effective settings of one agent. */
+export interface AgentCacheSettings {
+  enabled: boolean;
+  similarityThreshold: number;
+  ttlSeconds: number;
+  maxTemperature: number;
+}
+
+/** What a lookup outside the chat path (HTTP route, library) asks. */
+export interface TextLookup {
+  tenant: string;
+  agentId: string;
+  query: string;
+  /** Entries are scoped by model; lookups and puts without one share the model-less scope. */
+  model?: string;
+  useSemantic?: boolean;
+}
+
+/** What a put outside the chat path stores. */
+export interface TextPut {
+  tenant: string;
+  agentId: string;
+  query: string;
+  /** The answer: its text, or a whole chat completion. */
+  response: string | ChatCompletion;
+  model?: string;
+  ttlSeconds?: number;
+  costUsd?: number;
+}
+
+/** Extra facts about a stored answer (passed by the chat service when it knows them). */
+export interface StoreMeta {
+  costUsd?: number;
+}
+
+/** Counters of `/v1/cache/stats`. */
+export interface CacheStats {
+  entries: number;
+  ready: boolean;
+  embedder: string;
+  threshold: number;
+  verifier: boolean;
+  lookups: { exact: number; semantic: number; miss: number; skipped: number };
+  hit_rate: number;
+  hit_latency_ms: {
+    exact: { count: number; mean: number; p50: number; p99: number };
+    semantic: { count: number; mean: number; p50: number; p99: number };
+  };
+  verifier_rejections: Partial<Record<RejectReason, number>>;
+  money_saved_usd: number;
+  evictions: number;
+  store: ReturnType<Store["status"]>;
+  index: ReturnType<VectorIndex["stats"]>;
+}
+
+/** Options of {@linkcode SemanticCache.open}. */
+export interface SemanticCacheOptions {
+  config: CacheConfig;
+  store: Store;
+  embedder: Embedder;
+  /** Defaults to the rule verifier when `config.verify` is on, else accepts every candidate. */
+  verifier?: Verifier;
+  meter?: Meter;
+  logger?: Logger;
+  /** Clock, for tests. */
+  now?: () => number;
+  /** Wait for the warm-up before resolving (the gateway does not: readiness reports it). */
+  awaitWarm?: boolean;
+}
+
+/** A window of recent latencies for percentiles, bounded in memory. */
+class LatencyWindow {
+  #values: number[] = [];
+  #next = 0;
+  #count = 0;
+  #sum = 0;
+
+  constructor(readonly size = 2048) {}
+
+  add(ms: number): void {
+    this.#count++;
+    this.#sum += ms;
+    if (this.#values.length < this.size) this.#values.push(ms);
+    else this.#values[this.#next] = ms;
+    this.#next = (this.#next + 1) % this.size;
+  }
+
+  summary(): { count: number; mean: number; p50: number; p99: number } {
+    const sorted = [...this.#values].sort((a, b) => a - b);
+    const q = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : 0);
+    const r = (x: number) => Math.round(x * 1000) / 1000;
+    return { count: this.#count, mean: r(this.#count ? this.#sum / this.#count : 0), p50: r(q(0.5)), p99: r(q(0.99)) };
+  }
+}
+
+interface Metrics {
+  lookups: Counter;
+  duration: Histogram;
+  rejections: Counter;
+  saved: Counter;
+  embed: Histogram;
+  writes: Counter;
+  evictions: Counter;
+}
+
+/** Exact + semantic response cache over a `Store`. */
+export class SemanticCache implements ResponseCache {
+  readonly embedder: Embedder;
+  readonly backing: Store;
+  #config: CacheConfig;
+  #verifier: Verifier;
+  #index: VectorIndex;
+  #logger?: Logger;
+  #now: () => number;
+  /** Entries without their embeddings, in least-recently-used order (a hit moves an entry to the end). */
+  #entries = new Map<string, CacheEntry>();
+  #byExact = new Map<string, string>();
+  /** The embedding computed during a call's lookup, reused when its answer is stored. */
+  #callVectors = new WeakMap<ChatCall, number[]>();
+  #embedderId: string;
+  #warmed = false;
+  #warmError?: string;
+  #warming: Promise<void> = Promise.resolve();
+  #unsubscribe: () => void = () => {};
+  #sweep?: ReturnType<typeof setInterval>;
+  #pendingWrites = new Set<Promise<unknown>>();
+  #closed = false;
+  #metrics?: Metrics;
+  #counts = { exact: 0, semantic: 0, miss: 0, skipped: 0 };
+  #latency = { exact: new LatencyWindow(), semantic: new LatencyWindow() };
+  #rejections: Partial<Record<RejectReason, number>> = {};
+  #saved = 0;
+  #evictions = 0;
+  #embedFailureLogged = false;
+
+  private constructor(options: SemanticCacheOptions) {
+    this.#config = options.config;
+    this.backing = options.store;
+    this.embedder = options.embedder;
+    this.#verifier = options.verifier ?? (options.config.verify ? new RuleVerifier() : acceptAll);
+    this.#index = new HnswVectorIndex({ dimension: options.embedder.dimension });
+    this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
+    this.#embedderId = embedderId(options.embedder);
+    if (options.meter) this.#metrics = this.#instruments(options.meter);
+  }
+
+  /** Creates the cache, subscribes to the store's changes and starts warming from `store.scan()`. */
+  static async open(options: SemanticCacheOptions): Promise<SemanticCache> {
+    const cache = new SemanticCache(options);
+    // Subscribe before scanning, so nothing written during the scan is missed (applying a change twice is harmless).
+    cache.#unsubscribe = cache.backing.subscribe((change) => cache.#apply(change));
+    cache.#warming = cache.#warm();
+    // Load the model now rather than on the first request (it takes a second or more); readiness does not wait
+    // for it, so a gateway whose embedder is slow or broken still serves exact hits and misses.
+    cache.embedder.embed(["warm up"]).catch((err) => cache.#embedFailed(err));
+    if (options.awaitWarm) await cache.#warming;
+    const interval = options.config.sweepIntervalMs;
+    cache.#sweep = setInterval(() => cache.sweep(), interval);
+    Deno.unrefTimer(cache.#sweep as unknown as number);
+    return cache;
+  }
+
+  /** Whether the warm-up from the store finished. */
+  get ready(): boolean {
+    return this.#warmed;
+  }
+
+  /** Resolves when the warm-up finished. */
+  whenReady(): Promise<void> {
+    return this.#warming;
+  }
+
+  /** Live entries held by this process. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The readiness check `cache`: ready once the index is warm. */
+  readinessCheck(): ReadinessCheck {
+    return {
+      name: "cache",
+      check: () => {
+        if (this.#warmed) return { ready: true, detail: `${this.#entries.size} entries, ${this.#embedderId}` };
+        return { ready: false, detail: this.#warmError ?? "warming the index from the store" };
+      },
+    };
+  }
+
+  /** The effective settings of an agent. */
+  settingsFor(agentId: string): AgentCacheSettings {
+    const own = this.#config.agents[agentId] ?? {};
+    return {
+      enabled: own.enabled ?? this.#config.enabled,
+      similarityThreshold: own.similarityThreshold ?? this.#config.similarityThreshold,
+      ttlSeconds: own.ttlSeconds ?? this.#config.ttlSeconds,
+      maxTemperature: own.maxTemperature ?? this.#config.maxTemperature,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // The chat path
+
+  async lookup(call: ChatCall): Promise<CacheHit | null> {
+    const started = performance.now();
+    const keys = this.#eligibleKeys(call);
+    if (!keys) {
+      this.#count("skipped", started);
+      return null;
+    }
+    const settings = this.settingsFor(call.agentId);
+    const exact = this.#exactHit(call.tenant, keys);
+    if (exact) return this.#served(exact, "exact", started);
+    if (call.cacheMode === "exact-only" || keys.semanticText === undefined) {
+      this.#count("miss", started);
+      return null;
+    }
+    let vector: number[];
+    try {
+      const t0 = performance.now();
+      [vector] = await this.embedder.embed([keys.semanticText]);
+      const ms = performance.now() - t0;
+      call.timing.add("embed", ms);
+      this.#metrics?.embed.record(ms / 1000);
+    } catch (err) {
+      this.#embedFailed(err);
+      this.#count("miss", started);
+      return null;
+    }
+    this.#callVectors.set(call, vector);
+    const hit = this.#semanticHit(call.tenant, keys, vector, settings.similarityThreshold);
+    if (hit) return this.#served(hit.entry, "semantic", started, hit.similarity);
+    this.#count("miss", started);
+    return null;
+  }
+
+  /**
+   * Serve-stale-on-error: the exact entry of a call even if it expired (within `staleSeconds`), when every
+   * upstream failed. Never another tenant's, never a semantic neighbour.
+   */
+  stale(call: ChatCall): Promise<CacheHit | null> {
+    const keys = this.#eligibleKeys(call);
+    if (!keys) return Promise.resolve(null);
+    const id = this.#byExact.get(keys.exactKey);
+    const entry = id === undefined ? undefined : this.#entries.get(id);
+    if (!entry || entry.tenant !== call.tenant || entry.scopeKey !== keys.scopeKey) return Promise.resolve(null);
+    return Promise.resolve({ kind: "exact", completion: entry.response, entryId: entry.id });
+  }
+
+  store(call: ChatCall, completion: ChatCompletion, meta: StoreMeta = {}): void {
+    if (this.#closed) return;
+    const keys = this.#eligibleKeys(call);
+    if (!keys) return;
+    const settings = this.settingsFor(call.agentId);
+    const now = this.#now();
+    const entry: CacheEntry = {
+      id: keys.exactKey,
+      tenant: call.tenant,
+      agentId: call.agentId,
+      scopeKey: keys.scopeKey,
+      exactKey: keys.exactKey,
+      semanticText: keys.semanticText ?? "",
+      response: completion,
+      costUsd: meta.costUsd ?? 0,
+      createdAt: now,
+      expiresAt: now + settings.ttlSeconds * 1000,
+    };
+    this.#writeBehind(entry, this.#callVectors.get(call));
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Outside the chat path: HTTP routes and the library API
+
+  /** Looks a prompt up as if it were a one-turn chat request to `model` (or the model-less scope). */
+  async lookupText(q: TextLookup): Promise<{ hit: CacheHit["kind"] | null; similarity?: number; entry?: CacheEntry }> {
+    const started = performance.now();
+    const keys = this.#textKeys(q.tenant, q.agentId, q.query, q.model);
+    const settings = this.settingsFor(q.agentId);
+    if (!settings.enabled || !keys) {
+      this.#count("skipped", started);
+      return { hit: null };
+    }
+    const exact = this.#exactHit(q.tenant, keys);
+    if (exact) {
+      this.#served(exact, "exact", started);
+      return { hit: "exact", entry: exact };
+    }
+    if (q.useSemantic === false || keys.semanticText === undefined) {
+      this.#count("miss", started);
+      return { hit: null };
+    }
+    const [vector] = await this.embedder.embed([keys.semanticText]);
+    const hit = this.#semanticHit(q.tenant, keys, vector, settings.similarityThreshold);
+    if (!hit) {
+      this.#count("miss", started);
+      return { hit: null };
+    }
+    this.#served(hit.entry, "semantic", started, hit.similarity);
+    return { hit: "semantic", similarity: hit.similarity, entry: hit.entry };
+  }
+
+  /** Stores an answer for a prompt; resolves with the entry once it reached the store. */
+  async putText(p: TextPut): Promise<CacheEntry> {
+    const keys = this.#textKeys(p.tenant, p.agentId, p.query, p.model);
+    if (!keys) throw new Error("the query is empty");
+    const now = this.#now();
+    const ttl = p.ttlSeconds ?? this.settingsFor(p.agentId).ttlSeconds;
+    const response: ChatCompletion = typeof p.response === "string"
+      ? {
+        id: `cache-${keys.exactKey.slice(0, 16)}`,
+        object: "chat.completion",
+        created: Math.floor(now / 1000),
+        model: p.model ?? "cache",
+        choices: [{ index: 0, message: { role: "assistant", content: p.response }, finish_reason: "stop" }],
+      }
+      : p.response;
+    const entry: CacheEntry = {
+      id: keys.exactKey,
+      tenant: p.tenant,
+      agentId: p.agentId,
+      scopeKey: keys.scopeKey,
+      exactKey: keys.exactKey,
+      semanticText: keys.semanticText ?? "",
+      response,
+      costUsd: p.costUsd ?? 0,
+      createdAt: now,
+      expiresAt: now + ttl * 1000,
+    };
+    await this.#writeBehind(entry, undefined);
+    return this.#entries.get(entry.id) ?? entry;
+  }
+
+  /** An entry of a tenant by id (null when absent, expired or another tenant's). */
+  get(id: string, tenant: string): CacheEntry | null {
+    const entry = this.#entries.get(id);
+    if (!entry || entry.tenant !== tenant || entry.expiresAt <= this.#now()) return null;
+    return entry;
+  }
+
+  /** Removes one entry of a tenant here and in the store; true when it existed. */
+  async invalidate(id: string, tenant: string): Promise<boolean> {
+    const local = this.#entries.get(id);
+    if (local && local.tenant !== tenant) return false;
+    if (!local) {
+      // Not held here (evicted locally): only the store knows whose it is.
+      const stored = await this.backing.get(id);
+      if (!stored || stored.tenant !== tenant) return false;
+    }
+    this.#remove(id);
+    await this.backing.delete(id);
+    return true;
+  }
+
+  /** Removes every entry of a tenant, or of one of its agents, here and in the store; resolves how many. */
+  async invalidateNamespace(tenant: string, agentId?: string): Promise<number> {
+    const local = this.#removeNamespace(tenant, agentId);
+    const stored = await this.backing.deleteNamespace(tenant, agentId);
+    return Math.max(local, stored);
+  }
+
+  /** Counters for `/v1/cache/stats`. */
+  stats(): CacheStats {
+    const hits = this.#counts.exact + this.#counts.semantic;
+    const asked = hits + this.#counts.miss;
+    return {
+      entries: this.#entries.size,
+      ready: this.#warmed,
+      embedder: this.#embedderId,
+      threshold: this.#config.similarityThreshold,
+      verifier: this.#verifier !== acceptAll,
+      lookups: { ...this.#counts },
+      hit_rate: asked ? Math.round((hits / asked) * 10_000) / 10_000 : 0,
+      hit_latency_ms: { exact: this.#latency.exact.summary(), semantic: this.#latency.semantic.summary() },
+      verifier_rejections: { ...this.#rejections },
+      money_saved_usd: Math.round(this.#saved * 1e8) / 1e8,
+      evictions: this.#evictions,
+      store: this.backing.status(),
+      index: this.#index.stats(),
+    };
+  }
+
+  /**
+   * Drops entries expired for longer than `staleSeconds` (until then they may still answer when every upstream
+   * fails) and rebuilds index graphs full of tombstones; returns how many entries went.
+   */
+  sweep(): number {
+    const cutoff = this.#now() - this.#config.staleSeconds * 1000;
+    let n = 0;
+    for (const [id, entry] of this.#entries) {
+      if (entry.expiresAt <= cutoff) {
+        this.#remove(id);
+        n++;
+      }
+    }
+    this.#index.compact();
+    return n;
+  }
+
+  /** Waits for pending writes (bounded), stops listening and closes the embedder. The store is closed by its owner. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#sweep);
+    this.#unsubscribe();
+    await Promise.race([
+      Promise.allSettled([...this.#pendingWrites]),
+      new Promise((r) => setTimeout(r, 2000)),
+    ]);
+    await this.embedder.close();
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Internals
+
+  /** The keys of a call when it may use the cache at all (agent enabled, temperature, not a tool turn). */
+  #eligibleKeys(call: ChatCall): CacheKeys | null {
+    const settings = this.settingsFor(call.agentId);
+    if (!settings.enabled || call.cacheMode === "bypass") return null;
+    const t = call.request.temperature;
+    if (t !== null && t !== undefined && t > settings.maxTemperature) return null;
+    const keys = cacheKeys(call);
+    return "reason" in keys ? null : keys;
+  }
+
+  #textKeys(tenant: string, agentId: string, query: string, model?: string): CacheKeys | null {
+    if (query.trim() === "") return null;
+    const keys = cacheKeys({
+      tenant,
+      agentId,
+      request: { model: model ?? "*", messages: [{ role: "user", content: query }] },
+    });
+    return "reason" in keys ? null : keys;
+  }
+
+  #exactHit(tenant: string, keys: CacheKeys): CacheEntry | null {
+    const id = this.#byExact.get(keys.exactKey);
+    if (id === undefined) return null;
+    const entry = this.#entries.get(id);
+    if (!entry) return null;
+    if (entry.tenant !== tenant || entry.scopeKey !== keys.scopeKey) return null;
+    // Expired entries stay a while for serve-stale-on-error; the sweep removes them.
+    if (entry.expiresAt <= this.#now()) return null;
+    return entry;
+  }
+
+  #semanticHit(
+    tenant: string,
+    keys: CacheKeys,
+    vector: number[],
+    threshold: number,
+  ): { entry: CacheEntry; similarity: number } | null {
+    const neighbours = this.#index.search(keys.scopeKey, vector, this.#config.candidates);
+    const now = this.#now();
+    for (const n of neighbours) {
+      if (n.similarity < threshold) break;
+      const entry = this.#entries.get(n.id);
+      if (!entry || entry.tenant !== tenant || entry.scopeKey !== keys.scopeKey || entry.expiresAt <= now) continue;
+      const verdict = this.#verifier.verify(keys.semanticText!, entry.semanticText);
+      if (!verdict.ok) {
+        this.#rejections[verdict.reason] = (this.#rejections[verdict.reason] ?? 0) + 1;
+        this.#metrics?.rejections.add(1, { reason: verdict.reason });
+        continue;
+      }
+      return { entry, similarity: Math.min(1, n.similarity) };
+    }
+    return null;
+  }
+
+  #served(entry: CacheEntry, kind: "exact" | "semantic", started: number, similarity?: number): CacheHit {
+    // Least recently used goes first: a hit moves the entry to the end.
+    this.#entries.delete(entry.id);
+    this.#entries.set(entry.id, entry);
+    this.#saved += entry.costUsd;
+    if (entry.costUsd > 0) this.#metrics?.saved.add(entry.costUsd);
+    this.#count(kind, started);
+    return { kind, completion: entry.response, similarity, entryId: entry.id };
+  }
+
+  #count(kind: "exact" | "semantic" | "miss" | "skipped", started: number): void {
+    const ms = performance.now() - started;
+    this.#counts[kind]++;
+    if (kind === "exact" || kind === "semantic") this.#latency[kind].add(ms);
+    this.#metrics?.lookups.add(1, { result: kind });
+    if (kind !== "skipped") this.#metrics?.duration.record(ms / 1000, { result: kind });
+  }
+
+  /** Holds the entry here at once (exact hits from the next request), embeds it, then writes it to the store. */
+  #writeBehind(entry: CacheEntry, vector: number[] | undefined): Promise<void> {
+    this.#hold(entry);
+    const work = (async () => {
+      try {
+        if (entry.semanticText) {
+          const v = vector ?? (await this.embedder.embed([entry.semanticText]))[0];
+          entry.embedding = v;
+          entry.embedder = this.#embedderId;
+          if (this.#entries.get(entry.id) === entry) this.#index.add(entry.id, entry.scopeKey, v);
+        }
+      } catch (err) {
+        this.#embedFailed(err);
+      }
+      try {
+        await this.backing.put(entry);
+        this.#metrics?.writes.add(1, { outcome: "ok" });
+      } catch (err) {
+        this.#metrics?.writes.add(1, { outcome: "error" });
+        this.#logger?.warn("cache store write failed", { err: String(err) });
+      } finally {
+        // The local copy drops the vector: the index holds it, and 512 doubles per entry add up.
+        if (this.#entries.get(entry.id) === entry) this.#entries.set(entry.id, withoutEmbedding(entry));
+      }
+    })();
+    this.#pendingWrites.add(work);
+    work.finally(() => this.#pendingWrites.delete(work));
+    return work;
+  }
+
+  /** Puts an entry in the local map (replacing any older one of the same id) and enforces the entry bound. */
+  #hold(entry: CacheEntry): void {
+    const old = this.#entries.get(entry.id);
+    if (old) {
+      this.#byExact.delete(old.exactKey);
+      this.#entries.delete(entry.id);
+      this.#index.remove(entry.id);
+    }
+    this.#entries.set(entry.id, entry);
+    this.#byExact.set(entry.exactKey, entry.id);
+    while (this.#entries.size > this.#config.maxEntries) {
+      const oldest = this.#entries.keys().next().value as string;
+      this.#remove(oldest);
+      this.#evictions++;
+      this.#metrics?.evictions.add(1);
+      // The bound is the cluster's: the store forgets it too, and the change reaches the other replicas.
+      this.backing.delete(oldest).catch(() => {});
+    }
+  }
+
+  #remove(id: string): void {
+    const entry = this.#entries.get(id);
+    if (!entry) return;
+    this.#entries.delete(id);
+    if (this.#byExact.get(entry.exactKey) === id) this.#byExact.delete(entry.exactKey);
+    this.#index.remove(id);
+  }
+
+  #removeNamespace(tenant: string, agentId?: string): number {
+    let n = 0;
+    for (const [id, e] of this.#entries) {
+      if (e.tenant === tenant && (agentId === undefined || e.agentId === agentId)) {
+        this.#remove(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Applies a change made by another replica (or read during warm-up) to the map and the index. */
+  #apply(change: StoreChange): void {
+    if (this.#closed) return;
+    if (change.op === "delete") this.#remove(change.id);
+    else if (change.op === "delete_namespace") this.#removeNamespace(change.tenant, change.agentId);
+    else this.#adopt(change.entry);
+  }
+
+  #adopt(entry: CacheEntry): void {
+    if (entry.expiresAt <= this.#now()) return;
+    const current = this.#entries.get(entry.id);
+    if (current && current.createdAt >= entry.createdAt) return;
+    const local = withoutEmbedding(entry);
+    this.#hold(local);
+    if (!entry.semanticText) return;
+    if (entry.embedding && entry.embedder === this.#embedderId && entry.embedding.length === this.embedder.dimension) {
+      this.#index.add(entry.id, entry.scopeKey, entry.embedding);
+    } else {
+      // Written by a replica with another embedder: embed it here, in the background.
+      this.embedder.embed([entry.semanticText]).then(([v]) => {
+        if (this.#entries.get(entry.id) === local) this.#index.add(entry.id, entry.scopeKey, v);
+      }, (err) => this.#embedFailed(err));
+    }
+  }
+
+  async #warm(): Promise<void> {
+    const started = performance.now();
+    let n = 0;
+    try {
+      for await (const entry of this.backing.scan()) {
+        this.#adopt(entry);
+        // Adding to the HNSW graph is synchronous native work: yield now and then so requests keep flowing.
+        if (++n % 256 === 0) await new Promise((r) => setTimeout(r, 0));
+      }
+      this.#warmed = true;
+      this.#logger?.info("cache index warm", { entries: n, ms: Math.round(performance.now() - started) });
+    } catch (err) {
+      // A store that cannot be scanned (Redis down at start) must not keep the gateway unready forever: it
+      // serves from what it has and the change feed fills the index as the store comes back.
+      this.#warmError = String(err);
+      this.#warmed = true;
+      this.#logger?.warn("cache warm-up failed; starting with what was read", { entries: n, err: String(err) });
+    }
+  }
+
+  #embedFailed(err: unknown): void {
+    if (this.#embedFailureLogged) return;
+    this.#embedFailureLogged = true;
+    this.#logger?.warn("embedding failed; semantic lookups miss until it works again", { err: String(err) });
+    setTimeout(() => this.#embedFailureLogged = false, 60_000);
+  }
+
+  #instruments(meter: Meter): Metrics {
+    const entries = meter.createObservableGauge("amas_cache_entries", {
+      description: "cache entries held by this process",
+    });
+    entries.addCallback((r) => r.observe(this.#entries.size));
+    return {
+      lookups: meter.createCounter("amas_cache_lookups", {
+        description: "cache lookups by result: exact, semantic (hits), miss, skipped (not cacheable)",
+      }),
+      duration: meter.createHistogram("amas_cache_lookup_duration_seconds", {
+        description: "cache lookup time including embedding, by result, seconds",
+        unit: "s",
+        advice: { explicitBucketBoundaries: [0.0001, 0.00025, ...LATENCY_BUCKETS_SECONDS] },
+      }),
+      rejections: meter.createCounter("amas_cache_verifier_rejections", {
+        description: "semantic candidates above the threshold that the verifier rejected, by reason",
+      }),
+      saved: meter.createCounter("amas_cache_saved_usd", {
+        description: "upstream cost not spent because the cache answered, USD",
+      }),
+      embed: meter.createHistogram("amas_cache_embed_duration_seconds", {
+        description: "time to embed one lookup's text (queueing in the worker pool included), seconds",
+        unit: "s",
+        advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
+      }),
+      writes: meter.createCounter("amas_cache_writes", { description: "entries written to the store, by outcome" }),
+      evictions: meter.createCounter("amas_cache_evictions", {
+        description: "entries evicted because cache.maxEntries was reached",
+      }),
+    };
+  }
+}
+
+function withoutEmbedding(entry: CacheEntry): CacheEntry {
+  if (entry.embedding === undefined) return entry;
+  const { embedding: _drop, ...rest } = entry;
+  return rest;
+}
