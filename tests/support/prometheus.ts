@@ -27,10 +27,23 @@ export type PromResult =
   | { resultType: "matrix"; samples: PromSample[] }
   | { resultType: "string"; samples: PromSample[] };
 
+/** One scrape job. */
+export interface ScrapeJob {
+  job: string;
+  /** `host:port` targets. */
+  targets: string[];
+  /** Path scraped on every target; default `/metrics`. */
+  metricsPath?: string;
+  /** Extra labels attached to every target of the job. */
+  labels?: Record<string, string>;
+}
+
 /** Options for {@linkcode TestPrometheus.start}. */
 export interface TestPrometheusOptions {
-  /** `host:port` scrape targets (all in one job). */
-  targets: string[];
+  /** `host:port` scrape targets of the main job (`job`, `metricsPath`, `labels`). */
+  targets?: string[];
+  /** Further scrape jobs (e.g. a load generator's exporter beside the gateway). */
+  jobs?: ScrapeJob[];
   /** Path scraped on every target; default `/metrics`. */
   metricsPath?: string;
   /** Scrape and evaluation interval; default `1s`. */
@@ -83,11 +96,21 @@ export class TestPrometheus {
     const config = {
       global: { scrape_interval: interval, evaluation_interval: interval, scrape_timeout: interval },
       rule_files: ruleNames,
-      scrape_configs: [{
-        job_name: options.job ?? "amas",
-        metrics_path: options.metricsPath ?? "/metrics",
-        static_configs: [{ targets: options.targets, labels: options.labels ?? {} }],
-      }],
+      scrape_configs: [
+        ...(options.targets?.length
+          ? [{
+            job: options.job ?? "amas",
+            targets: options.targets,
+            metricsPath: options.metricsPath,
+            labels: options.labels,
+          }]
+          : []),
+        ...(options.jobs ?? []),
+      ].map((j) => ({
+        job_name: j.job,
+        metrics_path: j.metricsPath ?? "/metrics",
+        static_configs: [{ targets: j.targets, labels: j.labels ?? {} }],
+      })),
     };
     await Deno.writeTextFile(`${dir}/prometheus.yml`, JSON.stringify(config, null, 2));
     const child = new Deno.Command("prometheus", {
