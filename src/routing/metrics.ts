@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Counter, Histogram } from "@opentelemetry/api";
+import type { Counter, Histogram, ObservableCounter } from "@opentelemetry/api";
 import { LATENCY_BUCKETS_SECONDS, type Telemetry } from "../telemetry/telemetry.ts";
 
 /** The routing instruments. */
@@ -15,8 +15,11 @@ export class RoutingMetrics {
   readonly errors: Counter;
   /** `amas_routing_request_duration_seconds{model,deployment}`: attempt latency (streams: to the first chunk). */
   readonly duration: Histogram;
-  /** `amas_routing_selected_total{model,deployment,policy}`: times a deployment was the first choice. */
-  readonly selected: Counter;
+  /**
+   * `amas_routing_selected_total{model,deployment,policy}`: times a deployment was the first choice. Observed from
+   * the router's own tallies at collection time, so a decision costs an increment, not an attribute lookup.
+   */
+  readonly selected: ObservableCounter;
 
   constructor(telemetry: Telemetry) {
     const m = telemetry.meter;
@@ -31,7 +34,7 @@ export class RoutingMetrics {
       unit: "s",
       advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
     });
-    this.selected = m.createCounter("amas_routing_selected", {
+    this.selected = m.createObservableCounter("amas_routing_selected", {
       description: "routing decisions: the deployment a policy put first, per model",
     });
   }

@@ -90,6 +90,11 @@ export class DeploymentRouter implements Router {
     this.#routing = options.routing;
     this.#health = options.health ?? NO_BREAKERS;
     this.#metrics = options.metrics;
+    this.#metrics?.selected.addCallback((r) => {
+      for (const m of this.#models.values()) {
+        m.candidates.forEach((c, i) => r.observe(c.selected, m.labels[i]));
+      }
+    });
     this.#now = options.now ?? (() => performance.now());
     this.#random = options.random ?? Math.random;
     for (const [model, config] of Object.entries(options.routing.models)) {
@@ -185,7 +190,6 @@ export class DeploymentRouter implements Router {
     if (refusing) { for (const c of refusing) out.push(c.route); }
     const first = probing?.[0] ?? ordered[0] ?? held?.[0] ?? saturated?.[0] ?? refusing![0];
     first.selected++;
-    this.#metrics?.selected.add(1, model.labels[model.candidates.indexOf(first)]);
     return out;
   }
 
