@@ -88,6 +88,13 @@ export interface CostSummary {
   budgets: BudgetStatus[];
 }
 
+/** Recommendations and what they rest on. */
+export interface Advice {
+  observedSeconds: number;
+  recommendations: Recommendation[];
+  notes: string[];
+}
+
 /** Which rows a caller may see: one tenant's, or (admin) all of them plus the infrastructure figures. */
 export interface Visibility {
   tenant?: string;
@@ -419,12 +426,23 @@ export class CostAccountant implements CostTracker {
     return profile;
   }
 
-  /** The recommendations for the window. */
-  async recommendations(windowMs: number, who: Visibility): Promise<Recommendation[]> {
+  /** The recommendations for the window, with the span they rest on and why there may be none. */
+  async advise(windowMs: number, who: Visibility): Promise<Advice> {
     const profile = await this.profile(windowMs, who);
+    const min = this.#config.recommendations.minObservedSeconds;
     // Extrapolating a few seconds of traffic to a month says nothing; wait for a meaningful span.
-    if (profile.observedSeconds < this.#config.recommendations.minObservedSeconds) return [];
-    return recommend(profile, this.prices, this.#config.recommendations);
+    if (profile.observedSeconds < min) {
+      return {
+        observedSeconds: profile.observedSeconds,
+        recommendations: [],
+        notes: [
+          `the figures span ${Math.round(profile.observedSeconds)} s, less than ` +
+          `cost.recommendations.minObservedSeconds (${min} s); recommendations follow once they do`,
+        ],
+      };
+    }
+    const recommendations = recommend(profile, this.prices, this.#config.recommendations);
+    return { observedSeconds: profile.observedSeconds, recommendations, notes: [] };
   }
 
   /** Stops the timers, pushes what is pending, and closes the Redis connection. */

@@ -15,7 +15,7 @@ import { NodeRedisCommands } from "./redis_commands.ts";
 import { costRoutes } from "./routes.ts";
 
 export { CostAccountant } from "./accountant.ts";
-export type { CostDetail, CostSummary, GroupBy, Visibility } from "./accountant.ts";
+export type { Advice, CostDetail, CostSummary, GroupBy, Visibility } from "./accountant.ts";
 export type { CacheObservations, EmbeddingObservation, LookupObservation } from "./observations.ts";
 export { PriceTable } from "./prices.ts";
 export { type CostProfile, recommend, type Recommendation } from "./recommendations.ts";

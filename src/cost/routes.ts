@@ -64,10 +64,13 @@ export function costRoutes(accountant: CostAccountant, maxHours: number): RouteM
     });
     app.get("/v1/costs/recommendations", async (c) => {
       const q = validate(schemas.window, c.req.query());
-      const who = await visibility(c, guards.admin);
-      const profile = await accountant.profile(q.window.ms, who);
-      const recommendations = await accountant.recommendations(q.window.ms, who);
-      return c.json({ window: q.window.label, observed_seconds: profile.observedSeconds, recommendations });
+      const advice = await accountant.advise(q.window.ms, await visibility(c, guards.admin));
+      return c.json({
+        window: q.window.label,
+        observed_seconds: advice.observedSeconds,
+        recommendations: advice.recommendations,
+        notes: advice.notes,
+      });
     });
     app.get("/v1/costs/profile", async (c) => {
       const q = validate(schemas.window, c.req.query());
