@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { analyze, RuleVerifier, stem } from "../../src/cache/verifier.ts";
+
+const v = new RuleVerifier();
+
+function rejects(a: string, b: string, reason?: string): void {
+  const verdict = v.verify(a, b);
+  assert.equal(verdict.ok, false, `expected a rejection: "${a}" / "${b}"`);
+  if (reason && !verdict.ok) assert.equal(verdict.reason, reason, `"${a}" / "${b}": ${verdict.detail}`);
+  // The verdict does not depend on which side is cached.
+  assert.equal(v.verify(b, a).ok, false, `expected a rejection both ways: "${b}" / "${a}"`);
+}
+
+function accepts(a: string, b: string): void {
+  const verdict = v.verify(a, b);
+  assert.ok(verdict.ok, `expected acceptance: "${a}" / "${b}": ${!verdict.ok ? verdict.detail : ""}`);
+}
+
+Deno.test("verifier accepts rewordings that keep every fact", () => {
+  accepts("What is the capital of France?", "What's the capital of France?");
+  accepts("How do I reset my password?", "How can I reset my password?");
+  accepts("Can you explain what machine learning is?", "What is machine learning?");
+  accepts("What is the capital of Australia?", "Which city is Australia's capital?");
+  accepts("Give me 5 tips for better sleep", "Give me five tips for better sleep");
+  accepts("What is 1,000 divided by 8?", "What is 1000 divided by 8?");
+  accepts("Why doesn't my car start?", "Why does my car not start?");
+  accepts("How do I turn off notifications?", "How can I disable notifications?");
+  accepts("How many kilometers is a marathon?", "How many km is a marathon?");
+  accepts("When was the Eiffel Tower built?", "In what year was the Eiffel Tower built?");
+  accepts("Where can I buy cheap flights?", "Where can I purchase cheap flights?");
+  accepts("How do I improve my sleep quality?", "How do I improve the quality of my sleep?");
+});
+
+Deno.test("verifier rejects minimal pairs, each for its reason", () => {
+  rejects("What is the capital of France?", "What is the capital of Germany?", "entity");
+  rejects("what is the capital of france", "what is the capital of germany", "content");
+  rejects("What is 15% of 240?", "What is 15% of 250?", "number");
+  rejects("How do I enable two-factor authentication?", "How do I disable two-factor authentication?", "antonym");
+  rejects("What's the weather forecast for today?", "What's the weather forecast for tomorrow?", "date");
+  rejects("Book a table for Saturday at 7pm", "Book a table for Saturday at 8pm", "number");
+  rejects("Why does my car start?", "Why doesn't my car start?", "negation");
+  rejects("How to cook rice with a rice cooker", "How to cook rice without a rice cooker", "negation");
+  rejects("How many kilometers is a marathon?", "How many miles is a marathon?", "unit");
+  rejects("Translate 'good morning' into French", "Translate 'good night' into French", "quoted");
+  rejects("How do I use useEffect in React?", "How do I use useState in React?", "code");
+  rejects(
+    "What is the difference between == and === in JavaScript?",
+    "What is the difference between = and == in JavaScript?",
+    "code",
+  );
+  rejects("When was the Eiffel Tower built?", "Where was the Eiffel Tower built?", "question_type");
+  rejects("Who is the president of France?", "Who was the president of France?", "tense");
+  rejects("Is Paris bigger than London?", "Is London bigger than Paris?", "order");
+  rejects("Convert 20 euros to dollars", "Convert 20 dollars to euros", "order");
+  rejects("What is 10 minus 3?", "What is 3 minus 10?", "order");
+  rejects("How do I install Docker?", "How do I uninstall Docker?", "antonym");
+  rejects("Recommend a good book", "Recommend a good horror book", "content");
+  rejects("Is he coming to the party?", "Is she coming to the party?", "gender");
+});
+
+Deno.test("verifier: symmetric pairs may swap, directional ones may not", () => {
+  accepts("Compare Python and JavaScript", "Compare JavaScript and Python");
+  rejects("Translate this from English to German", "Translate this from German to English");
+});
+
+Deno.test("analysis reads numbers in order, number words included", () => {
+  assert.deepEqual(analyze("List the first ten prime numbers").numbers, ["1", "10"]);
+  assert.deepEqual(analyze("twenty one pilots and 3.5 stars, 1,200 fans").numbers, ["21", "3.5", "1200"]);
+  assert.deepEqual(analyze("Which one is better?").numbers, []);
+  assert.deepEqual(analyze("a 2k budget").numbers, ["2000"]);
+});
+
+Deno.test("stemming maps inflections together without merging news into new", () => {
+  assert.equal(stem("movies"), stem("movie"));
+  assert.equal(stem("making"), stem("make"));
+  assert.equal(stem("cities"), stem("city"));
+  assert.notEqual(stem("news"), stem("new"));
+});
+
+Deno.test("verifier never throws on odd input", () => {
+  for (const text of ["", "   ", "?!?", "'", '"', "`", "😀 🚀", "a".repeat(5000), "1,2,3,4,5", "--", "=>"]) {
+    v.verify(text, "What is the capital of France?");
+    v.verify("What is the capital of France?", text);
+  }
+});
