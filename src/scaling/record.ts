@@ -71,15 +71,17 @@ export async function recordTimeline(spec: ScalerSpec, options: RecordOptions): 
   }
   const rateQuery = options.requestRateQuery ??
     spec.triggers.find((t) => t.query && /requests_total/.test(t.query) && !/bucket/.test(t.query))?.query;
-  const range = { start: options.start, end: options.end, stepSeconds: options.stepSeconds };
+  // Whole seconds, so the timestamps Prometheus returns are exactly start + k × step.
+  const t0 = Math.ceil(options.start.getTime() / 1000);
+  const t1 = t0 +
+    Math.floor((Math.floor(options.end.getTime() / 1000) - t0) / options.stepSeconds) * options.stepSeconds;
+  const range = { start: new Date(t0 * 1000), end: new Date(t1 * 1000), stepSeconds: options.stepSeconds };
   const results = new Map<string, Map<number, number>>();
   for (const [name, query] of Object.entries(queries)) {
     results.set(name, await queryRange(options.prometheus, query, range));
   }
   const rates = rateQuery ? await queryRange(options.prometheus, rateQuery, range) : undefined;
 
-  const t0 = Math.round(options.start.getTime() / 1000);
-  const t1 = Math.round(options.end.getTime() / 1000);
   const samples: Sample[] = [];
   for (let ts = t0; ts <= t1; ts += options.stepSeconds) {
     const values: Record<string, number | null> = {};
