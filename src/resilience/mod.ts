@@ -170,6 +170,7 @@ export function createResilience(deps: ResilienceDeps): Resilience {
       return redis.isReady;
     },
     async close() {
+      policies.close();
       try {
         redis?.destroy();
       } catch { /* already closed */ }

@@ -27,6 +27,7 @@ import { ProviderError } from "../providers/types.ts";
 import { upstreamOutcome } from "../gateway/direct_upstream.ts";
 import type { ProviderPolicyConfig } from "./config.ts";
 import type { BreakerState, ProviderHealth } from "./health.ts";
+import { Deadlines } from "./deadlines.ts";
 
 /** What a policy reports to its owner (metrics). */
 export interface PolicyHooks {
@@ -121,10 +122,13 @@ export class ProviderPolicy {
   #retry: RetryPolicy;
   #openedAt = 0;
   #state: BreakerState = "closed";
+  #deadlines: Deadlines;
+  #onBulkheadReject: (reason: "full" | "wait") => void;
 
   constructor(provider: string, config: ProviderPolicyConfig, hooks: PolicyHooks = {}) {
     this.provider = provider;
     this.config = config;
+    this.#deadlines = new Deadlines(config.timeoutMs);
     const { breaker, bulkhead: bh, retry: rt } = config;
     this.#breaker = circuitBreaker(handleWhen((err) => isOutage(err, breaker.countRateLimited)), {
       halfOpenAfter: breaker.halfOpenAfterMs,
@@ -157,8 +161,6 @@ export class ProviderPolicy {
     this.#onBulkheadReject = (reason) => hooks.onBulkheadReject?.(provider, reason);
   }
 
-  #onBulkheadReject: (reason: "full" | "wait") => void;
-
   /** The breaker state. */
   get state(): BreakerState {
     return this.#state;
@@ -181,6 +183,11 @@ export class ProviderPolicy {
     };
   }
 
+  /** Stops the attempt-timeout timer (at shutdown). */
+  close(): void {
+    this.#deadlines.close();
+  }
+
   #breakLeftMs(): number {
     return Math.max(0, this.#openedAt + this.config.breaker.halfOpenAfterMs - Date.now());
   }
@@ -190,15 +197,22 @@ export class ProviderPolicy {
    * attempt's timeout; for streams it stays linked to the caller's signal after the promise resolved, so the
    * iteration can still be cancelled, while the timeout only covers the time until the upstream accepted.
    */
-  execute<T>(signal: AbortSignal, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    return this.#retry.execute(({ signal: s }) => this.#once(s, attempt), signal);
+  execute<T>(
+    signal: AbortSignal,
+    attempt: (signal: AbortSignal) => Promise<T>,
+    options: { stream?: boolean } = {},
+  ): Promise<T> {
+    return this.#retry.execute(({ signal: s }) => this.#once(s, attempt, options.stream === true), signal);
   }
 
-  #once<T>(signal: AbortSignal, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  #once<T>(signal: AbortSignal, attempt: (signal: AbortSignal) => Promise<T>, stream: boolean): Promise<T> {
     // Fail fast before queueing in the bulkhead: cockatiel would make callers wait for a half-open probe.
     if (this.refusing) return Promise.reject(new CircuitOpenError(this.provider, this.#breakLeftMs()));
     const run = () =>
-      this.#breaker.execute(() => withTimeout(this.config.timeoutMs, signal, attempt), signal)
+      this.#breaker.execute(
+        () => withTimeout(this.#deadlines, signal, attempt, { keepLinked: stream }),
+        signal,
+      )
         .catch((err) => {
           if (err instanceof BrokenCircuitError && !(err instanceof CircuitOpenError)) {
             throw new CircuitOpenError(this.provider, this.#breakLeftMs());
@@ -256,30 +270,39 @@ function link(parent: AbortSignal, child: AbortController): () => void {
 
 /**
  * Runs `fn` with a signal that aborts when `parent` does or after `ms`; a timeout rejects with a retryable 504
- * `ProviderError` even if `fn` ignores its signal. The link to `parent` is kept after `fn` resolved (a stream's
- * iteration needs it); it goes away with the parent signal, which lives as long as the request.
+ * `ProviderError` even if `fn` ignores its signal. With `keepLinked` the link to `parent` outlives a successful
+ * `fn` (a stream's iteration needs it; it goes away with the parent signal, which lives as long as the request).
  */
-export async function withTimeout<T>(
-  ms: number,
+export function withTimeout<T>(
+  deadlines: Deadlines,
   parent: AbortSignal,
   fn: (signal: AbortSignal) => Promise<T>,
+  options: { keepLinked?: boolean } = {},
 ): Promise<T> {
   const ctrl = new AbortController();
-  link(parent, ctrl);
-  if (ctrl.signal.aborted) throw ctrl.signal.reason;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const err = new ProviderError(`the upstream did not answer within ${ms} ms`, { status: 504, retryable: true });
+  const unlink = link(parent, ctrl);
+  if (ctrl.signal.aborted) return Promise.reject(ctrl.signal.reason);
+  // One promise settled by whichever comes first (answer or deadline): cheaper than racing two.
+  return new Promise<T>((resolve, reject) => {
+    const cancel = deadlines.add(() => {
+      const err = new ProviderError(`the upstream did not answer within ${deadlines.ms} ms`, {
+        status: 504,
+        retryable: true,
+      });
+      unlink();
       ctrl.abort(err);
       reject(err);
-    }, ms);
+    });
+    fn(ctrl.signal).then((value) => {
+      cancel();
+      if (!options.keepLinked) unlink();
+      resolve(value);
+    }, (err) => {
+      cancel();
+      unlink();
+      reject(err);
+    });
   });
-  try {
-    return await Promise.race([fn(ctrl.signal), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The policies of every provider, created on first use; the breaker health the router reads. */
@@ -301,6 +324,11 @@ export class ProviderPolicies implements ProviderHealth {
       this.#policies.set(provider, policy);
     }
     return policy;
+  }
+
+  /** Stops every policy's timer (at shutdown). */
+  close(): void {
+    for (const p of this.#policies.values()) p.close();
   }
 
   /** Every policy created so far. */

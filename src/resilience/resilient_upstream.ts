@@ -59,6 +59,7 @@ export class ResilientUpstream implements UpstreamInvoker {
       routes,
       call,
       (route, signal) => route.provider.complete(call.request, { signal, upstreamModel: route.upstreamModel }),
+      { stream: false },
       (hit) => hit.completion,
     );
     return { completion: answer.value, route: answer.route, ...(answer.stale ? { stale: true } : {}) };
@@ -73,6 +74,7 @@ export class ResilientUpstream implements UpstreamInvoker {
       routes,
       call,
       (route, signal) => route.provider.stream(call.request, { signal, upstreamModel: route.upstreamModel }),
+      { stream: true },
       (hit) => replay(completionToChunks(hit.completion, { includeUsage: true })),
     );
     return { chunks: answer.value, route: answer.route, ...(answer.stale ? { stale: true } : {}) };
@@ -96,6 +98,7 @@ export class ResilientUpstream implements UpstreamInvoker {
     routes: Route[],
     call: ChatCall,
     invoke: (route: Route, signal: AbortSignal) => Promise<T>,
+    options: { stream: boolean },
     fromStale: (hit: CacheHit) => T,
   ): Promise<Answered<T>> {
     const chain = this.chain(routes, call);
@@ -106,6 +109,7 @@ export class ResilientUpstream implements UpstreamInvoker {
         const value = await policy.execute(
           call.signal,
           (signal) => this.#o.direct.attempt(route, call, () => invoke(route, signal)),
+          options,
         );
         return { value, route };
       } catch (err) {
