@@ -270,6 +270,9 @@ export class CostAccountant implements CostTracker {
     this.#memory.add(now, row, deltas);
     this.#redis?.add(now, row, deltas);
     this.budgets.add(call.tenant, call.agentId, costUsd, now);
+    // The cache's embedding of this prompt shows as the request's `embed` timing span: price it as CPU time.
+    const embedMs = call.timing?.get("embed") ?? 0;
+    if (embedMs > 0) this.cacheObservations.embedding({ tenant: call.tenant, agent: call.agentId, cpuMs: embedMs });
 
     const modelLabel = this.#labels.models.label(model);
     if (upstream) {

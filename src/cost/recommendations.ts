@@ -133,14 +133,17 @@ function modelDowngrades(profile: CostProfile, prices: PriceTable, rules: RuleSe
 }
 
 /** Per agent: upstream cost and requests over all its models. */
-function agentSpend(profile: CostProfile): Map<string, { cost: number; upstream: number; savedCache: number }> {
-  const out = new Map<string, { cost: number; upstream: number; savedCache: number }>();
+function agentSpend(
+  profile: CostProfile,
+): Map<string, { cost: number; upstream: number; savedCache: number; cacheHits: number }> {
+  const out = new Map<string, { cost: number; upstream: number; savedCache: number; cacheHits: number }>();
   for (const row of profile.rows) {
     const key = `${row.tenant}/${row.agent}`;
-    const acc = out.get(key) ?? { cost: 0, upstream: 0, savedCache: 0 };
+    const acc = out.get(key) ?? { cost: 0, upstream: 0, savedCache: 0, cacheHits: 0 };
     acc.cost += row.cost_usd;
     acc.upstream += row.upstream_requests;
     acc.savedCache += row.saved_cache_usd;
+    acc.cacheHits += row.cache_hits;
     out.set(key, acc);
   }
   return out;
@@ -195,14 +198,16 @@ function unprofitableCaches(profile: CostProfile, rules: RuleSettings): Recommen
   const out: Recommendation[] = [];
   for (const a of profile.cache) {
     if (a.embeddings < rules.minRequests) continue;
-    const saved = spend.get(`${a.tenant}/${a.agent}`)?.savedCache ?? 0;
+    const s = spend.get(`${a.tenant}/${a.agent}`);
+    const saved = s?.savedCache ?? 0;
+    const hits = s?.cacheHits ?? 0;
     const loss = a.embeddingCostUsd - saved;
     if (loss <= 0) continue;
     out.push({
       id: `cache-unprofitable:${a.tenant}/${a.agent}`,
       title: `Turn the semantic cache off (or exact-only) for agent '${a.agent}'`,
       detail: `Embedding ${a.embeddings} prompts of agent '${a.agent}' cost $${a.embeddingCostUsd.toFixed(6)} while ` +
-        `its cache hits saved $${saved.toFixed(6)} (${a.hits} hits of ${a.lookups} lookups). Set ` +
+        `its ${hits} cache hits saved $${saved.toFixed(6)}. Set ` +
         `cache.agents.${a.agent}.enabled=false or send x-amas-cache: exact-only.`,
       estimated_monthly_saving_usd: round(perMonth(loss, profile.observedSeconds)),
       evidence: {
@@ -211,8 +216,7 @@ function unprofitableCaches(profile: CostProfile, rules: RuleSettings): Recommen
         embeddings: a.embeddings,
         embedding_cost_usd: a.embeddingCostUsd,
         saved_by_cache_usd: saved,
-        hits: a.hits,
-        lookups: a.lookups,
+        cache_hits: hits,
         observed_seconds: profile.observedSeconds,
       },
     });

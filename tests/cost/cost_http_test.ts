@@ -220,3 +220,43 @@ Deno.test("a hard budget rejects with 429 budget_exceeded naming the budget and 
     console.error = original;
   }
 });
+
+Deno.test("a cache hit costs 0, counts what it saved, and the cache's embedding work is observed", async () => {
+  await using gw = await startGateway({ overrides: { cache: { enabled: true, embedder: "hash" } } });
+  const ask = () =>
+    postJson(`${gw.url}/v1/chat/completions`, chatBody("What does the cache save?", { model: "sim-large" }), {
+      "x-amas-agent": "reuser",
+    });
+  const first = await ask();
+  const firstBody = await first.json();
+  assert.equal(first.headers.get("x-amas-cache"), "miss");
+  const full = simCost(firstBody.usage);
+  let hit: Response | undefined;
+  // The cache writes behind: poll until the entry answers.
+  for (let i = 0; i < 100 && !hit; i++) {
+    const res = await ask();
+    await res.body?.cancel();
+    if (res.headers.get("x-amas-cache") !== "miss") hit = res;
+    else await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(hit, "the second ask is served from the cache");
+  assert.equal(hit.headers.get("x-amas-cost-usd"), "0.00000000");
+  // A streamed cache hit is priced before its headers leave: the header is the number, not "pending".
+  const streamedHit = await postJson(
+    `${gw.url}/v1/chat/completions`,
+    chatBody("What does the cache save?", { model: "sim-large", stream: true }),
+    { "x-amas-agent": "reuser" },
+  );
+  assert.notEqual(streamedHit.headers.get("x-amas-cache"), "miss");
+  assert.equal(streamedHit.headers.get("x-amas-cost-usd"), "0.00000000");
+  assert.ok((await sseLines(streamedHit)).includes(": x-amas-cost-usd=0.00000000"));
+
+  const summary: CostSummary = await (await fetch(`${gw.url}/v1/costs?by=agent&window=1h`)).json();
+  const reuser = summary.groups.find((g) => g.key === "reuser")!;
+  assert.equal(reuser.cache_hits, 2);
+  assert.ok(Math.abs(reuser.saved_cache_usd - 2 * full) < 1e-12, `saved ${reuser.saved_cache_usd} vs 2 × ${full}`);
+  assert.equal(reuser.upstream_requests, reuser.requests - 2);
+  const profile = await (await fetch(`${gw.url}/v1/costs/profile?window=1h`)).json();
+  const figures = profile.cache.find((a: { agent: string }) => a.agent === "reuser");
+  assert.ok(figures && figures.embeddings >= 1 && figures.embeddingCostUsd > 0, JSON.stringify(figures));
+});
