@@ -90,7 +90,7 @@ Deno.test({
         try {
           const res = await fetch(`${gw.url}/v1/chat/completions`, {
             method: "POST",
-            headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json", "x-amas-agent-id": "e2e" },
+            headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json", "x-amas-agent": "e2e" },
             body: JSON.stringify(chatBody(prompt, { stream })),
           });
           status = res.status;
