@@ -14,6 +14,7 @@ import { cacheConfigSchema } from "./cache/config.ts";
 import { resilienceConfigSchema } from "./resilience/config.ts";
 import { costConfigSchema } from "./cost/config.ts";
 import { jobsConfigSchema } from "./jobs/config.ts";
+import { scalingConfigSchema } from "./scaling/config.ts";
 import { providersConfigSchema } from "./providers/config.ts";
 import { storeConfigSchema } from "./store/config.ts";
 import { checkRoutingDeployments, routingConfigSchema } from "./routing/config.ts";
@@ -47,6 +48,7 @@ export const configSchema = z.object({
   resilience: resilienceConfigSchema.default(resilienceConfigSchema.parse({})),
   cost: costConfigSchema.default(costConfigSchema.parse({})),
   jobs: jobsConfigSchema.default(jobsConfigSchema.parse({})),
+  scaling: scalingConfigSchema.default(scalingConfigSchema.parse({})),
   routing: routingConfigSchema,
 }).superRefine((c, ctx) => {
   if (Object.keys(c.apiKeys).length === 0 && !isLoopback(c.host)) {
@@ -140,8 +142,33 @@ const ENV_PATHS: Record<string, string[]> = {
   AMAS_JOBS_MAX_ATTEMPTS: ["jobs", "maxAttempts"],
   AMAS_JOBS_TIMEOUT_MS: ["jobs", "jobTimeoutMs"],
   AMAS_JOBS_MAX_QUEUED: ["jobs", "maxQueued"],
+  AMAS_SCALING_WATCH: ["scaling", "watch"],
+  AMAS_SCALING_DEPLOYMENTS: ["scaling", "deployments"],
+  AMAS_SCALING_SELF: ["scaling", "self"],
+  AMAS_SCALING_INTERVAL_MS: ["scaling", "intervalMs"],
+  AMAS_SCALING_RPS_METRIC: ["scaling", "rpsMetric"],
+  KUBERNETES_SERVICE_HOST: ["scaling", "kubernetesHost"],
+  KUBERNETES_SERVICE_PORT: ["scaling", "kubernetesPort"],
+  POD_NAMESPACE: ["scaling", "namespace"],
+  POD_NAME: ["scaling", "podName"],
   AMAS_ROUTING_EWMA_DECAY_MS: ["routing", "ewmaDecayMs"],
   AMAS_ROUTING_SLOW_START_MS: ["routing", "slowStartMs"],
+  AMAS_MAX_IN_FLIGHT: ["resilience", "admission", "maxInFlight"],
+  AMAS_MAX_QUEUE: ["resilience", "admission", "maxQueue"],
+  AMAS_MAX_QUEUE_WAIT_MS: ["resilience", "admission", "maxQueueWaitMs"],
+  AMAS_SLO_SHEDDING: ["resilience", "admission", "sloShedding"],
+  AMAS_UPSTREAM_TIMEOUT_MS: ["resilience", "upstream", "timeoutMs"],
+  AMAS_UPSTREAM_MAX_RETRIES: ["resilience", "upstream", "retry", "maxRetries"],
+  AMAS_BREAKER_FAILURES: ["resilience", "upstream", "breaker", "consecutiveFailures"],
+  AMAS_BREAKER_HALF_OPEN_AFTER_MS: ["resilience", "upstream", "breaker", "halfOpenAfterMs"],
+  AMAS_BULKHEAD_MAX_CONCURRENT: ["resilience", "upstream", "bulkhead", "maxConcurrent"],
+  AMAS_SERVE_STALE: ["resilience", "serveStale"],
+  AMAS_DEDUP: ["resilience", "dedup"],
+  AMAS_RATE_LIMITS_ENABLED: ["resilience", "rateLimits", "enabled"],
+  AMAS_TENANT_RPM: ["resilience", "rateLimits", "tenant", "requestsPerMinute"],
+  AMAS_TENANT_TPM: ["resilience", "rateLimits", "tenant", "tokensPerMinute"],
+  AMAS_AGENT_RPM: ["resilience", "rateLimits", "agent", "requestsPerMinute"],
+  AMAS_AGENT_TPM: ["resilience", "rateLimits", "agent", "tokensPerMinute"],
 };
 
 /** Parses `tenant=key,tenant2=key2`. */
