@@ -14,6 +14,7 @@ import { cacheConfigSchema } from "./cache/config.ts";
 import { resilienceConfigSchema } from "./resilience/config.ts";
 import { costConfigSchema } from "./cost/config.ts";
 import { jobsConfigSchema } from "./jobs/config.ts";
+import { scalingConfigSchema } from "./scaling/config.ts";
 import { providersConfigSchema } from "./providers/config.ts";
 import { storeConfigSchema } from "./store/config.ts";
 import { checkRoutingDeployments, routingConfigSchema } from "./routing/config.ts";
@@ -47,6 +48,7 @@ export const configSchema = z.object({
   resilience: resilienceConfigSchema.default(resilienceConfigSchema.parse({})),
   cost: costConfigSchema.default(costConfigSchema.parse({})),
   jobs: jobsConfigSchema.default(jobsConfigSchema.parse({})),
+  scaling: scalingConfigSchema.default(scalingConfigSchema.parse({})),
   routing: routingConfigSchema,
 }).superRefine((c, ctx) => {
   if (Object.keys(c.apiKeys).length === 0 && !isLoopback(c.host)) {
@@ -140,6 +142,15 @@ const ENV_PATHS: Record<string, string[]> = {
   AMAS_JOBS_MAX_ATTEMPTS: ["jobs", "maxAttempts"],
   AMAS_JOBS_TIMEOUT_MS: ["jobs", "jobTimeoutMs"],
   AMAS_JOBS_MAX_QUEUED: ["jobs", "maxQueued"],
+  AMAS_SCALING_WATCH: ["scaling", "watch"],
+  AMAS_SCALING_DEPLOYMENTS: ["scaling", "deployments"],
+  AMAS_SCALING_SELF: ["scaling", "self"],
+  AMAS_SCALING_INTERVAL_MS: ["scaling", "intervalMs"],
+  AMAS_SCALING_RPS_METRIC: ["scaling", "rpsMetric"],
+  KUBERNETES_SERVICE_HOST: ["scaling", "kubernetesHost"],
+  KUBERNETES_SERVICE_PORT: ["scaling", "kubernetesPort"],
+  POD_NAMESPACE: ["scaling", "namespace"],
+  POD_NAME: ["scaling", "podName"],
   POD_NAME: ["scaling", "podName"],
   AMAS_ROUTING_EWMA_DECAY_MS: ["routing", "ewmaDecayMs"],
   AMAS_ROUTING_SLOW_START_MS: ["routing", "slowStartMs"],

@@ -19,6 +19,7 @@ import { Telemetry } from "./telemetry/telemetry.ts";
 import { GatewayMetrics } from "./telemetry/gateway_metrics.ts";
 import { Logger } from "./log.ts";
 import { createJobs } from "./jobs/mod.ts";
+import { startScalingMetrics } from "./scaling/mod.ts";
 import { type CostAccountant, createCost } from "./cost/mod.ts";
 import { createRouting, resilienceHealth, type Routing } from "./routing/mod.ts";
 import { createStore, type Store, storeReadinessCheck } from "./store/mod.ts";
@@ -144,6 +145,9 @@ export async function createGateway(config: Config): Promise<Gateway> {
   const jobs = await createJobs(config.jobs, { redisUrl: config.redisUrl, service, telemetry, logger });
   mounts.push(jobs.mount);
   closers.push(() => jobs.close());
+  // In a cluster: replicas, scale events and requests per replica, read-only from the Kubernetes API.
+  const stopScalingMetrics = await startScalingMetrics(config.scaling, { telemetry, logger });
+  if (stopScalingMetrics) closers.push(stopScalingMetrics);
   const app = createApp({
     service,
     registry,

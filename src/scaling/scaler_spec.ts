@@ -59,6 +59,7 @@ export function parseQuantity(q: string | number): number {
   if (typeof q === "number") return q;
   const m = /^([0-9.]+(?:e[+-]?\d+)?)([a-zA-Z]*)$/.exec(q.trim());
   if (!m || (m[2] && !(m[2] in SUFFIX))) throw new Error(`cannot read the quantity "${q}"`);
+  if (m[2] === "m") return Number(m[1]) / 1000;
   return Number(m[1]) * (m[2] ? SUFFIX[m[2]] : 1);
 }
 
