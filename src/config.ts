@@ -151,7 +151,6 @@ const ENV_PATHS: Record<string, string[]> = {
   KUBERNETES_SERVICE_PORT: ["scaling", "kubernetesPort"],
   POD_NAMESPACE: ["scaling", "namespace"],
   POD_NAME: ["scaling", "podName"],
-  POD_NAME: ["scaling", "podName"],
   AMAS_ROUTING_EWMA_DECAY_MS: ["routing", "ewmaDecayMs"],
   AMAS_ROUTING_SLOW_START_MS: ["routing", "slowStartMs"],
   AMAS_MAX_IN_FLIGHT: ["resilience", "admission", "maxInFlight"],
