@@ -68,7 +68,7 @@ export const leastLatency: RoutingPolicy = {
  * Cost-aware: the cheapest deployment whose observed latency (smooth EWMA) meets the model's `latencyTargetMs`;
  * when none meets it, the fastest. The price of a call is estimated from its prompt length and `max_tokens` (or
  * the model's `expectedCompletionTokens`); a deployment without prices counts as the most expensive, and one not
- * measured yet as meeting the target (so it gets measured).
+ * measured yet as meeting the target while no call to it is in flight (so it gets measured, one call at a time).
  */
 export const costAware: RoutingPolicy = {
   name: "cost-aware",
@@ -80,8 +80,10 @@ export const costAware: RoutingPolicy = {
     const target = ctx.model.latencyTargetMs ?? Number.POSITIVE_INFINITY;
     for (const c of ready) {
       const latency = c.deployment.stats.smoothMs(ctx.now);
-      // Not measured yet: assume it meets the target, so the cheap ones get measured first.
-      c.meets = !c.deployment.stats.measured || latency <= target;
+      // Not measured yet: assume it meets the target, so the cheap ones get measured first, but one call at a
+      // time, so a burst does not all land on an unknown (maybe slow) deployment.
+      const stats = c.deployment.stats;
+      c.meets = stats.measured ? latency <= target : stats.inFlight === 0;
       c.score = latency;
       const { inputPerMTok, outputPerMTok } = c.deployment.config;
       c.price = inputPerMTok === undefined && outputPerMTok === undefined

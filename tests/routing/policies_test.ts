@@ -128,9 +128,12 @@ Deno.test("cost-aware: the cheapest deployment that meets the target; else the f
     mid: { inputPerMTok: 1, outputPerMTok: 4 },
     premium: { inputPerMTok: 10, outputPerMTok: 30 },
   };
-  const { observe, order } = setup(deployments, { policy: "cost-aware", latencyTargetMs: 150 });
-  // Not measured yet: assumed to meet the target, so the cheapest is tried first.
+  const { observe, order, router } = setup(deployments, { policy: "cost-aware", latencyTargetMs: 150 });
+  // Not measured yet: assumed to meet the target, so the cheapest is tried first, one call at a time.
   assert.equal(order()[0], "cheap");
+  router.stats("cheap")!.inFlight = 1;
+  assert.equal(order()[0], "mid");
+  router.stats("cheap")!.inFlight = 0;
   observe("cheap", 400);
   observe("mid", 80);
   observe("premium", 20);
