@@ -26,7 +26,7 @@ options:
   --baseline FILE      compare with an earlier result JSON (regression = significant AND beyond tolerance)
   --out DIR            where the JSON and HTML reports go (default results/load)
   --duration S         stretch or shrink the scenario to S seconds
-  --rate R             scale an open-model scenario so its peak arrival rate is R req/s
+  --rate R             scale an open-model scenario so its peak arrival rate is R req/s (minRps scales too)
   --vus N              scale a closed-model scenario so its peak is N virtual users
   --slo NAME=VALUE     override an SLO threshold, e.g. --slo p95Ms=300 (repeatable)
   --tolerance F        material change for the baseline comparison (default 0.1 = 10 %)

@@ -65,9 +65,10 @@ class Window {
   errors = 0;
   dropped = 0;
   hits = 0;
-  latency = new LatencyHistogram(2);
-  gateway = new LatencyHistogram(2);
-  ttft = new LatencyHistogram(2);
+  // Three significant digits: per-window medians are compared by rank, and coarser buckets would make ties.
+  latency = new LatencyHistogram();
+  gateway = new LatencyHistogram();
+  ttft = new LatencyHistogram();
 }
 
 /** Whether a status/error counts as a failure. */

@@ -109,6 +109,24 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const staticBytes = staticRequest ? pool.encode(staticRequest) : undefined;
   const chatHeaders = { ...baseHeaders, "content-type": "application/json" };
 
+  if (scenario.warmupRequests > 0) {
+    const warmMix = mix ? new RequestMix(scenario.mix, scenario.seed + 1, `${runTag}-warmup`) : undefined;
+    for (let i = 0; i < scenario.warmupRequests && !options.signal?.aborted; i++) {
+      const planned = warmMix?.next();
+      const request: HttpRequest = planned
+        ? {
+          method: "POST",
+          path: "/v1/chat/completions",
+          headers: { ...chatHeaders, "x-amas-agent": planned.agent },
+          body: planned.body,
+          stream: planned.stream,
+          timeoutMs: 60_000,
+        }
+        : { ...staticRequest!, timeoutMs: 60_000 };
+      await pool.send(request).catch(() => {});
+    }
+  }
+
   const restore = scenario.actions.length > 0 ? await snapshotSim(base, options.adminToken) : undefined;
   const actionLog: RunResult["actions"] = [];
   const startedAt = new Date();

@@ -105,6 +105,11 @@ export const scenarioSchema = z.strictObject({
   slo: sloSchema.default({}),
   /** How long in-flight requests may finish after the last arrival before they are cut off. */
   gracefulStopS: z.number().min(0).default(10),
+  /**
+   * Requests sent one after another before the clock starts and left out of the results, so lazy start-up work
+   * of the target (an embedder loading its model, JIT) is not measured as the first second of load.
+   */
+  warmupRequests: z.number().int().min(0).default(5),
   /** Per-request timeout; a request past it counts as an error (`timeout`). */
   requestTimeoutS: z.number().positive().default(30),
   embedded: embeddedGatewaySchema.default({ env: {} }),
@@ -145,7 +150,7 @@ export function scenarioDurationS(scenario: Scenario): number {
 export interface ScenarioOverrides {
   /** Stretch or shrink every stage (and action time) so the stages last this long. */
   durationS?: number;
-  /** Scale open-model arrival rates so the peak is this rate. */
+  /** Scale open-model arrival rates so the peak is this rate (the `minRps` SLO scales with them). */
   rate?: number;
   /** Scale closed-model virtual users so the peak is this many. */
   vus?: number;
@@ -167,6 +172,8 @@ export function applyOverrides(scenario: Scenario, overrides: ScenarioOverrides)
     const factor = peak > 0 ? overrides.rate / peak : 0;
     for (const stage of copy.load.stages) stage.rate *= factor;
     if (copy.load.startRate !== undefined) copy.load.startRate *= factor;
+    // A throughput floor is about the offered load: it scales with it.
+    if (copy.slo.minRps !== undefined) copy.slo.minRps *= factor;
   }
   if (overrides.vus !== undefined) {
     if (copy.load.model !== "closed") {

@@ -38,9 +38,34 @@ export async function startEmbeddedGateway(options: EmbeddedOptions = {}): Promi
     ]);
     const gateway = await createGateway(loadConfig({ env }));
     const running = serveGateway(gateway);
+    await waitUntilReady(running.url, options.timeoutMs ?? 90_000);
     return { url: running.url, kind: "embedded", stop: () => running.shutdown() };
   }
-  return await spawnGateway(env, options.timeoutMs ?? 90_000);
+  const target = await spawnGateway(env, options.timeoutMs ?? 90_000);
+  try {
+    await waitUntilReady(target.url, options.timeoutMs ?? 90_000);
+  } catch (err) {
+    await target.stop();
+    throw err;
+  }
+  return target;
+}
+
+/** Polls `GET /readyz` until it answers 200 (the gateway warmed its index and reached its store). */
+export async function waitUntilReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5000) });
+      last = `${res.status} ${(await res.text()).slice(0, 300)}`;
+      if (res.status === 200) return;
+    } catch (err) {
+      last = String(err);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the gateway at ${url} was not ready within ${timeoutMs} ms (last /readyz: ${last})`);
 }
 
 async function spawnGateway(env: Record<string, string>, timeoutMs: number): Promise<Target> {

@@ -48,7 +48,7 @@ export function evaluateSlo(
 export interface CompareOptions {
   /** Significance level of the one-sided test. */
   alpha?: number;
-  /** Relative change of the median that counts as material (0.1 = 10 %). */
+  /** Relative change of the median that counts as material (0.1 = 10 %; ×1.5 for p95, ×2 for p99). */
   tolerance?: number;
   /** Absolute change of the per-window error rate that counts as material. */
   errorRateTolerance?: number;
@@ -73,14 +73,20 @@ interface MetricDef {
   value(w: WindowStats): number | null;
   /** Absolute change below which a difference is never material (tiny values are all noise). */
   floor: number;
+  /**
+   * Multiplier of the tolerance: tail percentiles of a one-second window rest on a handful of requests and move
+   * more from run to run than medians do, so they need a larger change to count.
+   */
+  toleranceScale?: number;
   absoluteTolerance?: boolean;
 }
 
 const METRICS: MetricDef[] = [
   { metric: "latency_p50_ms", higherIsWorse: true, value: (w) => w.p50, floor: 0.5 },
-  { metric: "latency_p95_ms", higherIsWorse: true, value: (w) => w.p95, floor: 0.5 },
-  { metric: "latency_p99_ms", higherIsWorse: true, value: (w) => w.p99, floor: 0.5 },
-  { metric: "gateway_p50_ms", higherIsWorse: true, value: (w) => w.gatewayP50, floor: 0.5 },
+  { metric: "latency_p95_ms", higherIsWorse: true, value: (w) => w.p95, floor: 0.5, toleranceScale: 1.5 },
+  { metric: "latency_p99_ms", higherIsWorse: true, value: (w) => w.p99, floor: 0.5, toleranceScale: 2 },
+  // The gateway's own time is a millisecond or two; scheduler noise on a busy machine is of the same order.
+  { metric: "gateway_p50_ms", higherIsWorse: true, value: (w) => w.gatewayP50, floor: 1, toleranceScale: 2 },
   { metric: "ttft_p50_ms", higherIsWorse: true, value: (w) => w.ttftP50, floor: 0.5 },
   {
     metric: "error_rate",
@@ -123,7 +129,7 @@ export function compareRuns(
     const worseBy = def.higherIsWorse ? currentMedian - baselineMedian : baselineMedian - currentMedian;
     const beyondTolerance = def.absoluteTolerance
       ? worseBy > errorTolerance
-      : worseBy > Math.max(def.floor, tolerance * Math.abs(baselineMedian));
+      : worseBy > Math.max(def.floor, tolerance * (def.toleranceScale ?? 1) * Math.abs(baselineMedian));
     const significant = test.p < alpha;
     const ratio = baselineMedian === 0 ? (currentMedian === 0 ? 1 : 999) : currentMedian / baselineMedian;
     metrics.push({

@@ -23,10 +23,13 @@ Deno.test("a linear ramp follows the integral of the rate", () => {
   for (let i = 1; i < times.length; i++) assert.ok(times[i] >= times[i - 1]);
   // Then a hold and a ramp down: 40 + 20*2 + 10 = 90.
   const more = [
-    ...arrivalTimes(open({ startRate: 0, stages: [{ durationS: 4, rate: 20 }, { durationS: 2, rate: 20 }, {
-      durationS: 1,
-      rate: 0,
-    }] })),
+    ...arrivalTimes(open({
+      startRate: 0,
+      stages: [{ durationS: 4, rate: 20 }, { durationS: 2, rate: 20 }, {
+        durationS: 1,
+        rate: 0,
+      }],
+    })),
   ];
   assert.equal(more.length, 90);
   assert.ok(more[more.length - 1] <= 7000);
