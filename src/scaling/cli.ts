@@ -5,6 +5,7 @@
  * deno task scale simulate [--synthetic spike|diurnal|steady | --timeline FILE] [--manifests k8s/overlays/prod]
  *                          [--scaler NAME] [--time-scale N] [--hold-last 30m] [--sync-period 15]
  *                          [--pod-startup 30] [--price 0.05] [--initial N] [--json FILE] [--save-timeline FILE]
+ *                          [--openmetrics FILE [--start ISO] [--namespace amas-prod]]
  * deno task scale record --prometheus URL --duration 10m [--step 15s] [--end ISO] [--manifests DIR]
  *                        [--scaler NAME] [--query name=PROMQL …] --out FILE
  * deno task scale list [--manifests DIR]
@@ -19,6 +20,7 @@ import { readTimeline, SYNTHETIC, syntheticTimeline } from "./timeline.ts";
 import { simulate } from "./simulator.ts";
 import { renderReport } from "./report.ts";
 import { recordTimeline } from "./record.ts";
+import { toOpenMetrics } from "./openmetrics.ts";
 
 /** `90`, `90s`, `15m`, `2h` → seconds. */
 export function parseSeconds(text: string, what: string): number {
@@ -32,7 +34,7 @@ const USAGE = `usage:
   deno task scale simulate [--synthetic ${Object.keys(SYNTHETIC).join("|")} | --timeline FILE] [--manifests DIR|FILE]
                            [--scaler NAME] [--time-scale N] [--hold-last DURATION] [--sync-period SECONDS]
                            [--pod-startup SECONDS] [--price USD_PER_REPLICA_HOUR] [--initial N] [--rows N]
-                           [--json FILE] [--save-timeline FILE]
+                           [--json FILE] [--save-timeline FILE] [--openmetrics FILE [--start ISO] [--namespace NS]]
   deno task scale record --prometheus URL --duration DURATION [--step DURATION] [--end ISO_TIME]
                          [--manifests DIR|FILE] [--scaler NAME] [--query name=PROMQL ...] --out FILE
   deno task scale list [--manifests DIR|FILE]`;
@@ -76,6 +78,9 @@ export async function main(args: string[]): Promise<number> {
       end: { type: "string" },
       query: { type: "string", multiple: true },
       out: { type: "string" },
+      openmetrics: { type: "string" },
+      namespace: { type: "string", default: "amas-prod" },
+      start: { type: "string" },
     },
   });
   if (command === "list") {
@@ -104,6 +109,15 @@ export async function main(args: string[]): Promise<number> {
     });
     console.log(renderReport(result, { rows: values.rows ? Number(values.rows) : undefined }));
     if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(result, null, 1));
+    if (values.openmetrics) {
+      const start = values.start ? new Date(values.start) : new Date(Date.now() - result.durationSeconds * 1000);
+      if (Number.isNaN(start.getTime())) throw new Error(`--start: not a time: ${values.start}`);
+      await Deno.writeTextFile(values.openmetrics, toOpenMetrics(result, { start, namespace: values.namespace }));
+      console.log(
+        `\nscaling metrics written to ${values.openmetrics} (load with: promtool tsdb create-blocks-from ` +
+          `openmetrics ${values.openmetrics} <prometheus data dir>)`,
+      );
+    }
     return 0;
   }
   if (command === "record") {

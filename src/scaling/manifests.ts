@@ -42,6 +42,7 @@ async function isFile(path: string): Promise<boolean> {
 
 async function kustomizeBinary(dir: string): Promise<string | undefined> {
   for (const [cmd, args] of [["kubectl", ["kustomize", dir]], ["kustomize", ["build", dir]]] as const) {
+    if ((await Deno.permissions.query({ name: "run", command: cmd })).state !== "granted") continue;
     try {
       const out = await new Deno.Command(cmd, { args: [...args], stdout: "piped", stderr: "piped" }).output();
       if (out.success) return new TextDecoder().decode(out.stdout);
