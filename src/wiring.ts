@@ -113,7 +113,12 @@ export async function createGateway(config: Config): Promise<Gateway> {
 
   // Cost before the service: budgets are checked and requests priced on the chat path.
   const cost = config.cost.enabled
-    ? createCost(config.cost, { telemetry, logger, redisUrl: config.redisUrl })
+    ? createCost(config.cost, {
+      telemetry,
+      logger,
+      redisUrl: config.redisUrl,
+      deployments: config.providers.deployments,
+    })
     : undefined;
   if (cost) {
     stages.cost = cost.accountant;

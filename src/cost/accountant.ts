@@ -14,7 +14,7 @@ import { BudgetExceededError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { LabelLimiter, type Telemetry } from "../telemetry/telemetry.ts";
 import { Budgets, type BudgetStatus } from "./budgets.ts";
-import type { CostConfig } from "./config.ts";
+import type { CostConfig, Price } from "./config.ts";
 import {
   addTotals,
   decodeRow,
@@ -48,6 +48,8 @@ export interface CostAccountantOptions {
   logger: Logger;
   /** Cluster-wide totals go to this Redis when given. */
   redis?: RedisCommands;
+  /** Prices configured on routing deployments, by deployment (provider) name. */
+  deploymentPrices?: Record<string, Price>;
   /** Replica count from the scaling metrics, when a source is wired. */
   scaling?: ScalingObservations;
   /** Clock (tests). */
@@ -138,7 +140,7 @@ export class CostAccountant implements CostTracker {
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
     this.#startedAt = this.#now();
-    this.prices = new PriceTable(config.prices);
+    this.prices = new PriceTable(config.prices, options.deploymentPrices);
     this.#memory = new MemoryLedger(config);
     this.#scaling = options.scaling;
     if (options.redis) {

@@ -20,17 +20,22 @@ export interface TokenCounts {
 export interface Priced {
   costUsd: number;
   /** Where the price came from; `none` means the model is unknown and the cost is 0. */
-  source: "config" | "library" | "none";
+  source: "deployment" | "config" | "library" | "none";
 }
 
 /** Resolves prices by model name. */
 export class PriceTable {
   #overrides: Record<string, Price>;
+  #byProvider: Record<string, Price>;
   #library = new Map<string, boolean>();
 
-  /** `overrides` win over the defaults for the simulated models and over the library. */
-  constructor(overrides: Record<string, Price> = {}) {
+  /**
+   * `overrides` (by model) win over the defaults for the simulated models and over the library; `byProvider` (the
+   * prices configured on routing deployments, by deployment name) win over everything for calls they answered.
+   */
+  constructor(overrides: Record<string, Price> = {}, byProvider: Record<string, Price> = {}) {
     this.#overrides = { ...DEFAULT_PRICES, ...overrides };
+    this.#byProvider = byProvider;
   }
 
   /** The configured price of a model (an unconfigured `sim-*` model is priced like `sim-small`). */
@@ -43,6 +48,11 @@ export class PriceTable {
 
   /** The cost of `tokens` on `model`; `provider` helps the library pick the right vendor (e.g. `openai`). */
   price(model: string, tokens: TokenCounts, provider?: string): Priced {
+    const deployment = provider !== undefined ? this.#byProvider[provider] : undefined;
+    if (deployment) {
+      const usd = (tokens.input * deployment.inputPerMTok + tokens.output * deployment.outputPerMTok) / 1e6;
+      return { costUsd: usd, source: "deployment" };
+    }
     const own = this.configured(model);
     if (own) {
       return { costUsd: (tokens.input * own.inputPerMTok + tokens.output * own.outputPerMTok) / 1e6, source: "config" };

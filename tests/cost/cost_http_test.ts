@@ -260,3 +260,18 @@ Deno.test("a cache hit costs 0, counts what it saved, and the cache's embedding 
   const figures = profile.cache.find((a: { agent: string }) => a.agent === "reuser");
   assert.ok(figures && figures.embeddings >= 1 && figures.embeddingCostUsd > 0, JSON.stringify(figures));
 });
+
+Deno.test("requests a routing deployment answers are priced at the deployment's configured price", async () => {
+  await using gw = await startGateway({
+    overrides: {
+      cache: { enabled: false },
+      providers: { deployments: { "cheap-pool": { type: "sim", inputPerMTok: 1, outputPerMTok: 2 } } },
+      routing: { models: { "sim-pooled": { policy: "weighted", deployments: ["cheap-pool"] } } },
+    },
+  });
+  const res = await postJson(`${gw.url}/v1/chat/completions`, chatBody("route me", { model: "sim-pooled" }));
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  const expected = (body.usage.prompt_tokens * 1 + body.usage.completion_tokens * 2) / 1e6;
+  assert.equal(res.headers.get("x-amas-cost-usd"), expected.toFixed(8));
+});

@@ -99,3 +99,11 @@ Deno.test("reported usage is used as is; without usage the tokenizer estimates a
     { input: 10, output: 2, cachedInput: 4 },
   );
 });
+
+Deno.test("a routing deployment's own price wins for the calls it answered", () => {
+  const table = new PriceTable({}, { "self-hosted": { inputPerMTok: 0.1, outputPerMTok: 0.2 } });
+  const priced = table.price("gpt-4o", { input: 1e6, output: 1e6 }, "self-hosted");
+  assert.equal(priced.source, "deployment");
+  assert.ok(Math.abs(priced.costUsd - 0.3) < 1e-12, String(priced.costUsd));
+  assert.equal(table.price("gpt-4o", { input: 1e6, output: 0 }, "openai").source, "library");
+});
