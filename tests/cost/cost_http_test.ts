@@ -26,6 +26,7 @@ Deno.test("JSON answers carry their cost; streams say pending and deliver the co
   const body = await res.json();
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("x-amas-cost-usd"), simCost(body.usage).toFixed(8));
+  assert.equal(res.headers.get("x-amas-cost-estimated"), null, "the simulated provider reports usage");
 
   const stream = await postJson(
     `${gw.url}/v1/chat/completions`,
@@ -94,14 +95,22 @@ Deno.test("a stream without usage is priced from a tokenizer estimate and flagge
     countTokens(answer) * rates.output_mtok) / 1e6;
   assert.ok(lines.includes(`: x-amas-cost-usd=${expected.toFixed(8)}`), `estimated cost ${expected} in ${lines}`);
 
+  // The same request as JSON: the header carries the estimate and says it is one.
+  const json = await postJson(`${gw.url}/v1/chat/completions`, { model: "gpt-4o", messages }, {
+    "x-amas-agent": "geo",
+  });
+  await json.body?.cancel();
+  assert.equal(json.headers.get("x-amas-cost-usd"), expected.toFixed(8));
+  assert.equal(json.headers.get("x-amas-cost-estimated"), "true");
+
   const summary: CostSummary = await (await fetch(`${gw.url}/v1/costs?by=model&window=1h`)).json();
   const gpt4o = summary.groups.find((g) => g.key === "gpt-4o")!;
-  assert.equal(gpt4o.estimated_requests, 1);
-  assert.equal(gpt4o.input_tokens, encodeChat(messages as never, "gpt-4o").length);
-  assert.equal(gpt4o.output_tokens, countTokens(answer));
-  assert.ok(Math.abs(gpt4o.cost_usd - expected) < 1e-12);
+  assert.equal(gpt4o.estimated_requests, 2);
+  assert.equal(gpt4o.input_tokens, 2 * encodeChat(messages as never, "gpt-4o").length);
+  assert.equal(gpt4o.output_tokens, 2 * countTokens(answer));
+  assert.ok(Math.abs(gpt4o.cost_usd - 2 * expected) < 1e-12);
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-  assert.match(metrics, /amas_cost_estimated_requests_total\{model="gpt-4o"\} 1/);
+  assert.match(metrics, /amas_cost_estimated_requests_total\{model="gpt-4o"\} 2/);
 });
 
 Deno.test("deduplicated followers cost nothing and count what the shared call saved them", async () => {

@@ -78,6 +78,8 @@ export function chatCompletions(deps: ChatRouteDeps) {
     if (outcome.completion) {
       const cost = await outcome.cost;
       if (cost) headers["x-amas-cost-usd"] = cost.costUsd.toFixed(8);
+      // The upstream reported no usage: the tokens behind the cost were counted with a tokenizer.
+      if (cost?.estimated) headers["x-amas-cost-estimated"] = "true";
       headers["server-timing"] = call.timing.header();
       return c.json(outcome.completion, 200, headers);
     }
