@@ -13,6 +13,8 @@ import { Logger } from "../../src/log.ts";
 import { BudgetExceededError } from "../../src/errors.ts";
 import type { ChatCall } from "../../src/gateway/stages.ts";
 import type { ChatCompletion } from "../../src/gateway/chat_schema.ts";
+import type { CostSummary } from "../../src/cost/accountant.ts";
+import { chatBody, postJson, startGateway } from "../support/gateway.ts";
 
 const USAGE = { prompt_tokens: 100, completion_tokens: 50, total_tokens: 150 };
 const COST = (100 * 2.5 + 50 * 10) / 1e6; // sim-large, priced like gpt-4o
@@ -132,4 +134,31 @@ Deno.test("redis: replicas share totals and budgets; an outage keeps counting an
     await a.close();
     await b.close();
   }
+});
+
+Deno.test("redis: a gateway with REDIS_URL reports cluster-wide totals from Redis", async () => {
+  await using redis = await TestRedis.start();
+  await using gw = await startGateway({
+    env: { REDIS_URL: redis.url },
+    overrides: { cache: { enabled: false }, cost: { flushMs: 50 } },
+  });
+  for (let i = 0; i < 3; i++) {
+    const res = await postJson(`${gw.url}/v1/chat/completions`, chatBody(`cluster ${i}`, { model: "sim-large" }));
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  }
+  let summary: CostSummary | undefined;
+  await until("the totals are read from redis", async () => {
+    summary = await (await fetch(`${gw.url}/v1/costs?window=1h`)).json();
+    return summary!.source === "redis" && summary!.totals.requests === 3;
+  });
+  // The hashes are where docs/COST.md says: one minute hash and one hour hash, fields per row and counter.
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: redis.port });
+  await conn.write(new TextEncoder().encode("KEYS amas:cost:*\r\n"));
+  const buf = new Uint8Array(4096);
+  const n = await conn.read(buf);
+  conn.close();
+  const keys = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+  assert.match(keys, /amas:cost:m:\d+/);
+  assert.match(keys, /amas:cost:h:\d+/);
 });
