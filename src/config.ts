@@ -116,6 +116,7 @@ const ENV_PATHS: Record<string, string[]> = {
   AMAS_CACHE_MAX_ENTRIES: ["cache", "maxEntries"],
   AMAS_CACHE_STALE_SECONDS: ["cache", "staleSeconds"],
   AMAS_EMBED_WORKERS: ["cache", "embedWorkers"],
+  AMAS_CACHE_SEMANTIC_TIMEOUT_MS: ["cache", "semanticTimeoutMs"],
   AMAS_EMBEDDINGS_BASE_URL: ["cache", "openai", "baseUrl"],
   AMAS_EMBEDDINGS_API_KEY: ["cache", "openai", "apiKey"],
   AMAS_EMBEDDINGS_MODEL: ["cache", "openai", "model"],

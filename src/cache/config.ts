@@ -39,6 +39,8 @@ export const cacheConfigSchema = z.object({
     .describe("AMAS_CACHE_MAX_ENTRIES: entries held; the least recently used are evicted"),
   candidates: z.coerce.number().int().min(1).max(32).default(4)
     .describe("nearest neighbours checked (above the threshold) per semantic lookup"),
+  semanticTimeoutMs: millis.min(1).default(50)
+    .describe("AMAS_CACHE_SEMANTIC_TIMEOUT_MS: a semantic lookup waits this long for its embedding, then misses"),
   embedWorkers: z.coerce.number().int().min(1).max(16).default(1)
     .describe("AMAS_EMBED_WORKERS: Web Workers running the use-lite model (each ~100 MB)"),
   embedBatch: z.coerce.number().int().min(1).max(256).default(32).describe("texts per embedding batch at most"),

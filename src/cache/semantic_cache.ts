@@ -74,6 +74,8 @@ export interface CacheStats {
   verifier_rejections: Partial<Record<RejectReason, number>>;
   money_saved_usd: number;
   evictions: number;
+  /** Semantic lookups skipped because the embedder took longer than `semanticTimeoutMs`. */
+  embed_timeouts: number;
   store: ReturnType<Store["status"]>;
   index: ReturnType<VectorIndex["stats"]>;
 }
@@ -140,8 +142,8 @@ export class SemanticCache implements ResponseCache {
   /** Entries without their embeddings, in least-recently-used order (a hit moves an entry to the end). */
   #entries = new Map<string, CacheEntry>();
   #byExact = new Map<string, string>();
-  /** The embedding computed during a call's lookup, reused when its answer is stored. */
-  #callVectors = new WeakMap<ChatCall, number[]>();
+  /** The embedding started during a call's lookup, reused when its answer is stored. */
+  #callVectors = new WeakMap<ChatCall, Promise<number[]>>();
   #embedderId: string;
   #warmed = false;
   #warmError?: string;
@@ -156,6 +158,7 @@ export class SemanticCache implements ResponseCache {
   #rejections: Partial<Record<RejectReason, number>> = {};
   #saved = 0;
   #evictions = 0;
+  #timeouts = 0;
   #embedFailureLogged = false;
 
   private constructor(options: SemanticCacheOptions) {
@@ -240,19 +243,36 @@ export class SemanticCache implements ResponseCache {
       this.#count("miss", started);
       return null;
     }
-    let vector: number[];
+    const t0 = performance.now();
+    const embedding = this.embedder.embed([keys.semanticText]).then(([v]) => {
+      this.#metrics?.embed.record((performance.now() - t0) / 1000);
+      return v;
+    });
+    // The store of this call's answer reuses the same embedding, whether or not the lookup waited for it.
+    this.#callVectors.set(call, embedding);
+    embedding.catch((err) => this.#embedFailed(err));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const budget = new Promise<"timeout">((r) =>
+      timer = setTimeout(() => r("timeout"), this.#config.semanticTimeoutMs)
+    );
+    let vector: number[] | "timeout";
     try {
-      const t0 = performance.now();
-      [vector] = await this.embedder.embed([keys.semanticText]);
-      const ms = performance.now() - t0;
-      call.timing.add("embed", ms);
-      this.#metrics?.embed.record(ms / 1000);
-    } catch (err) {
-      this.#embedFailed(err);
+      vector = await Promise.race([embedding, budget]);
+    } catch {
+      this.#count("miss", started);
+      return null;
+    } finally {
+      clearTimeout(timer);
+      call.timing.add("embed", performance.now() - t0);
+    }
+    if (vector === "timeout") {
+      // A busy embedder must not make misses slow: past the budget the call goes upstream without a semantic
+      // lookup (its answer is still embedded and stored for later).
+      this.#timeouts++;
+      this.#metrics?.rejections.add(1, { reason: "embed_timeout" });
       this.#count("miss", started);
       return null;
     }
-    this.#callVectors.set(call, vector);
     const hit = this.#semanticHit(call.tenant, keys, vector, settings.similarityThreshold);
     if (hit) return this.#served(hit.entry, "semantic", started, hit.similarity);
     this.#count("miss", started);
@@ -291,6 +311,7 @@ export class SemanticCache implements ResponseCache {
       expiresAt: now + settings.ttlSeconds * 1000,
     };
     this.#writeBehind(entry, this.#callVectors.get(call));
+    this.#callVectors.delete(call);
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -399,6 +420,7 @@ export class SemanticCache implements ResponseCache {
       verifier_rejections: { ...this.#rejections },
       money_saved_usd: Math.round(this.#saved * 1e8) / 1e8,
       evictions: this.#evictions,
+      embed_timeouts: this.#timeouts,
       store: this.backing.status(),
       index: this.#index.stats(),
     };
@@ -510,12 +532,12 @@ export class SemanticCache implements ResponseCache {
   }
 
   /** Holds the entry here at once (exact hits from the next request), embeds it, then writes it to the store. */
-  #writeBehind(entry: CacheEntry, vector: number[] | undefined): Promise<void> {
+  #writeBehind(entry: CacheEntry, vector: Promise<number[]> | undefined): Promise<void> {
     this.#hold(entry);
     const work = (async () => {
       try {
         if (entry.semanticText) {
-          const v = vector ?? (await this.embedder.embed([entry.semanticText]))[0];
+          const v = vector ? await vector : (await this.embedder.embed([entry.semanticText]))[0];
           entry.embedding = v;
           entry.embedder = this.#embedderId;
           if (this.#entries.get(entry.id) === entry) this.#index.add(entry.id, entry.scopeKey, v);
@@ -645,7 +667,8 @@ export class SemanticCache implements ResponseCache {
         advice: { explicitBucketBoundaries: [0.0001, 0.00025, ...LATENCY_BUCKETS_SECONDS] },
       }),
       rejections: meter.createCounter("amas_cache_verifier_rejections", {
-        description: "semantic candidates above the threshold that the verifier rejected, by reason",
+        description:
+          "semantic candidates above the threshold that the verifier rejected, by reason (embed_timeout: lookup skipped)",
       }),
       saved: meter.createCounter("amas_cache_saved_usd", {
         description: "upstream cost not spent because the cache answered, USD",
