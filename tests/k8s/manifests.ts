@@ -136,12 +136,16 @@ export function extractPromql(objects: K8sObject[]): PromqlSource[] {
 }
 
 /**
- * Substitutes Grafana's variables the dashboards use, as Grafana would: `$namespace` by the namespace and
- * `$__rate_interval` by max(4 x scrape interval, 1m)-like window given here.
+ * Substitutes Grafana's variables the dashboards use, as Grafana would: `$namespace` by the namespace,
+ * `$__rate_interval` by a rate window (Grafana: max(4 x scrape interval, step)) and `$__range` by the dashboard's
+ * time range.
  */
-export function substituteGrafana(expr: string, vars: { namespace: string; rateInterval: string }): string {
-  const out = expr.replaceAll("$__rate_interval", vars.rateInterval).replaceAll("$namespace", vars.namespace)
-    .replaceAll("${namespace}", vars.namespace);
+export function substituteGrafana(
+  expr: string,
+  vars: { namespace: string; rateInterval: string; range: string },
+): string {
+  const out = expr.replaceAll("$__rate_interval", vars.rateInterval).replaceAll("$__range", vars.range)
+    .replaceAll("${namespace}", vars.namespace).replaceAll("$namespace", vars.namespace);
   if (/\$\w/.test(out)) throw new Error(`unsubstituted Grafana variable in ${expr}`);
   return out;
 }

@@ -16,6 +16,7 @@ import {
   renderWithKubectl,
 } from "./kustomize.ts";
 import { extractPromql, find, ofKind, selects, validateObject } from "./manifests.ts";
+import { unknownFields } from "./unknown_fields.ts";
 import { exposedNames, metricNamesIn, scanInstruments } from "../telemetry/metric_catalogue.ts";
 import { allStreams, jobsConfigSchema } from "../../src/jobs/config.ts";
 
@@ -82,6 +83,10 @@ for (const overlay of OVERLAYS) {
 
   Deno.test(`k8s ${overlay}: every object validates against its schema`, () => {
     for (const o of objects()) validateObject(o);
+    // The schema validators accept unknown fields; the models' declarations do not (a typo would be dropped).
+    const unknown = objects().filter((o) => o.kind !== "VerticalPodAutoscaler")
+      .flatMap((o) => unknownFields(o.apiVersion, o.kind, o).map((f) => `${o.kind}/${o.metadata.name}: ${f}`));
+    assert.deepEqual(unknown, [], "fields the API would not know");
     const ns = overlay === "dev" ? "amas-dev" : "amas-prod";
     for (const o of objects()) {
       if (o.kind === "Namespace") assert.equal(o.metadata.name, ns);
@@ -304,9 +309,17 @@ for (const overlay of OVERLAYS) {
       if (spec.minAvailable !== undefined) assert.ok(spec.minAvailable < min, `PDB minAvailable < minReplicas ${min}`);
       else assert.ok(spec.maxUnavailable >= 1 && spec.maxUnavailable < Math.max(2, min), "PDB maxUnavailable");
     }
-    // VPA (no npm schema model): recommendation mode on an existing Deployment's containers.
+    // VPA (no npm schema model): known fields only, recommendation mode on an existing Deployment's containers.
     for (const vpa of ofKind(objs, "VerticalPodAutoscaler")) {
       const spec = vpa.spec as Any;
+      assert.deepEqual(
+        Object.keys(spec).filter((k) => !["targetRef", "updatePolicy", "resourcePolicy", "recommenders"].includes(k)),
+        [],
+      );
+      for (const p of spec.resourcePolicy.containerPolicies) {
+        const known = ["containerName", "mode", "minAllowed", "maxAllowed", "controlledResources", "controlledValues"];
+        assert.deepEqual(Object.keys(p).filter((k) => !known.includes(k)), [], "VPA containerPolicies fields");
+      }
       assert.equal(spec.updatePolicy.updateMode, "Off", "a VPA acting on CPU/memory would fight the HPA");
       const target = find(objs, "Deployment", spec.targetRef.name);
       for (const p of spec.resourcePolicy.containerPolicies) {
@@ -361,6 +374,18 @@ Deno.test("k8s: schema validation is live (a broken object is rejected)", () => 
   const pr = structuredClone(find(base, "PrometheusRule", "amas-slo")) as Any;
   delete pr.spec.groups[0].name;
   assert.throws(() => validateObject(pr), /name/);
+  // Misspelt fields pass the schema validators but not the declaration walk, at any depth.
+  dep.spec.template.spec.terminationGracePeriodSecond = 35;
+  assert.deepEqual(unknownFields(dep.apiVersion, dep.kind, dep), ["spec.template.spec.terminationGracePeriodSecond"]);
+  so.spec.triggers[2].metadata.threshold = "1.0";
+  so.spec.triggers[2].activationTreshold = "0.5";
+  so.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleUp.stabilisationWindowSeconds = 60;
+  assert.deepEqual(unknownFields(so.apiVersion, so.kind, so), [
+    "spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleUp.stabilisationWindowSeconds",
+    "spec.triggers[2].activationTreshold",
+  ]);
+  pr.spec.groups[1].rules[0].fro = "2m";
+  assert.deepEqual(unknownFields(pr.apiVersion, pr.kind, pr), ["spec.groups[1].rules[0].fro"]);
 });
 
 Deno.test("k8s: the PrometheusRule passes promtool and every query names real metrics", async () => {

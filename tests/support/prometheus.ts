@@ -54,6 +54,11 @@ export interface TestPrometheusOptions {
   labels?: Record<string, string>;
   /** Rule files (YAML, Prometheus rule-file format) to load; contents, not paths. */
   ruleFiles?: string[];
+  /**
+   * OpenMetrics texts (with timestamps) loaded into the TSDB before start with `promtool tsdb create-blocks-from
+   * openmetrics`, e.g. the scaling simulator's `--openmetrics` output.
+   */
+  backfill?: string[];
   /** How long to wait for readiness; default 30 s. */
   readyTimeoutMs?: number;
 }
@@ -91,6 +96,19 @@ export class TestPrometheus {
       const name = `${dir}/rules_${i}.yml`;
       await Deno.writeTextFile(name, text);
       ruleNames.push(name);
+    }
+    for (const [i, text] of (options.backfill ?? []).entries()) {
+      const file = `${dir}/backfill_${i}.om`;
+      await Deno.writeTextFile(file, text);
+      const out = await new Deno.Command("promtool", {
+        args: ["tsdb", "create-blocks-from", "openmetrics", file, `${dir}/data`],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      if (!out.success) {
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+        throw new Error(`promtool could not load backfill ${i}: ${new TextDecoder().decode(out.stderr)}`);
+      }
     }
     // JSON is valid YAML, so the config needs no YAML serializer.
     const config = {

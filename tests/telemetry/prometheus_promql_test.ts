@@ -7,8 +7,10 @@
  * the trigger values must match the traffic that was sent.
  *
  * Substitutions, as a cluster would do them: the scrape job is `amas-orchestrator` with `namespace="amas-prod"`
- * (what the ServiceMonitor produces); Grafana's `$namespace` becomes `amas-prod` and `$__rate_interval` `15s`
- * (Grafana uses max(4 x scrape interval, step); the test scrapes every 1 s); the rule groups' 30 s interval
+ * (what the ServiceMonitor produces); Grafana's `$namespace` becomes `amas-prod`, `$__rate_interval` `1m` (what
+ * Grafana picks for a 15 s scrape interval) and `$__range` `3h` (the dashboards' default range); the scaling
+ * metrics, which need a Kubernetes API, come from the scaling simulator's OpenMetrics output for a spike through
+ * the prod ScaledObject, backfilled into the TSDB with promtool so that it ends now; the rule groups' 30 s interval
  * becomes 1 s so the recording rules exist within the test's time. An alert's expression is evaluated without its
  * final comparison (`X > 14.4` → `X`): the comparison legitimately filters everything when nothing is wrong.
  */
@@ -20,6 +22,10 @@ import { chatBody, startGateway } from "../support/gateway.ts";
 import { renderOverlay } from "../k8s/kustomize.ts";
 import { extractPromql, find, type PromqlSource, substituteGrafana } from "../k8s/manifests.ts";
 import { LoadMetrics } from "../../src/loadtest/load_metrics.ts";
+import { scalerSpecs } from "../../src/scaling/scaler_spec.ts";
+import { simulate } from "../../src/scaling/simulator.ts";
+import { syntheticTimeline } from "../../src/scaling/timeline.ts";
+import { toOpenMetrics } from "../../src/scaling/openmetrics.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -66,7 +72,18 @@ Deno.test({
     });
     assert.equal(sim.status, 200, await sim.text());
 
+    // The scaling metrics come from the Kubernetes API in a cluster; here from the scaling simulator replaying a
+    // spike through the prod overlay's ScaledObject, ending now, loaded into the TSDB (the offline path).
+    const spec = scalerSpecs(objects as Any).find((s) => s.name === "amas-orchestrator-scaler")!;
+    const spike = simulate(spec, syntheticTimeline("spike", spec));
+    const simSeconds = spike.points.at(-1)!.t;
+    const simulated = toOpenMetrics(spike, {
+      start: new Date(Date.now() - simSeconds * 1000 - 5000),
+      namespace: "amas-prod",
+    });
+
     await using prom = await TestPrometheus.start({
+      backfill: [simulated],
       jobs: [
         { job: "amas-orchestrator", targets: [new URL(gw.metricsUrl!).host], labels: { namespace: "amas-prod" } },
         { job: "amas-loadtest", targets: [new URL(load.url).host] },
@@ -116,7 +133,7 @@ Deno.test({
     const evaluate = async (s: PromqlSource) => {
       const raw = s.kind === "alert" ? s.value! : s.expr;
       const expr = s.kind === "dashboard"
-        ? substituteGrafana(raw, { namespace: "amas-prod", rateInterval: "15s" })
+        ? substituteGrafana(raw, { namespace: "amas-prod", rateInterval: "1m", range: "3h" })
         : raw;
       try {
         const r = await prom.query(expr);
