@@ -28,7 +28,7 @@ function sseText(body: string): { text: string; done: boolean } {
 Deno.test("100 identical concurrent requests share one upstream call (JSON and streamed)", async () => {
   // A slow first token keeps the leader in flight while all 100 requests arrive, even on a loaded machine.
   await using gw = await startGateway({ env: { AMAS_LOG_LEVEL: "error" } });
-  gw.gateway.registry.sim.patch({ model: "sim-small", latency_ms: 1500, jitter_ms: 0, tokens_per_second: 200 });
+  gw.gateway.registry.sim.patch({ model: "sim-small", latency_ms: 2500, jitter_ms: 0, tokens_per_second: 200 });
   const headers = { "x-amas-cache": "bypass" };
 
   for (const stream of [false, true]) {
@@ -117,15 +117,16 @@ Deno.test("when every caller leaves, the shared upstream call is cancelled", asy
     fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body, signal: c.signal })
       .catch(() => null)
   );
-  await sleep(200);
   const inFlight = () => gw.gateway.resilience?.dedup?.inFlight ?? -1;
+  const arrived = Date.now() + 10_000;
+  while (inFlight() !== 1 && Date.now() < arrived) await sleep(20);
   assert.equal(inFlight(), 1);
   for (const c of clients) c.abort();
   await Promise.all(pending);
   const deadline = Date.now() + 2_000;
   while (inFlight() !== 0 && Date.now() < deadline) await sleep(20);
   assert.equal(inFlight(), 0);
-  const deadline2 = Date.now() + 2_000;
+  const deadline2 = Date.now() + 10_000;
   let text = "";
   while (Date.now() < deadline2) {
     text = await (await fetch(`${gw.url}/metrics`)).text();

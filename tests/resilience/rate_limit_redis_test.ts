@@ -48,7 +48,9 @@ Deno.test("redis: two gateways share one limit exactly; without Redis they fall 
   const configPath = `${dir}/config.json`;
   await Deno.writeTextFile(
     configPath,
-    JSON.stringify({ resilience: { rateLimits: { tenant: { requestsPerMinute: N } } } }),
+    // A generous Redis timeout: on a loaded test machine a slow answer would otherwise be decided locally, which
+    // is right in production (availability first) but not what this test measures.
+    JSON.stringify({ resilience: { rateLimits: { tenant: { requestsPerMinute: N }, redisTimeoutMs: 5_000 } } }),
   );
   const env = { REDIS_URL: redis.url, AMAS_CONFIG: configPath };
   const [a, b] = await Promise.all([spawnGateway(env), spawnGateway(env)]);
