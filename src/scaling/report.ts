@@ -19,6 +19,7 @@ export function formatDuration(seconds: number): string {
 
 function fmt(n: number | null | undefined, digits = 2): string {
   if (n === null || n === undefined) return "-";
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(0)}Mi`; // memory triggers report bytes
   return Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(digits);
 }
 

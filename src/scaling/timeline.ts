@@ -54,6 +54,14 @@ export async function readTimeline(path: string): Promise<Timeline> {
   return parsed.data;
 }
 
+/** A deterministic value in [0, 1) for an integer (a hash, so a timeline is the same on every run). */
+function noise(i: number): number {
+  let t = (i * 0x6d2b79f5 + 0x9e3779b9) >>> 0;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
 /** The synthetic load shapes: requests per second at time `t` seconds, and the timeline length and step. */
 export const SYNTHETIC: Record<string, { description: string; seconds: number; step: number; rps(t: number): number }> =
   {
@@ -79,6 +87,17 @@ export const SYNTHETIC: Record<string, { description: string; seconds: number; s
         const day = h >= 7 && h <= 21 ? Math.sin(Math.PI * (h - 7) / 14) ** 2 : 0;
         const lunch = h >= 12 && h <= 13 ? 0.8 : 1;
         return 5 + 235 * day * lunch;
+      },
+    },
+    bursty: {
+      description: "24 h: the diurnal curve with minute-to-minute bursts (seeded noise, −40 % to +60 %)",
+      seconds: 86_400,
+      step: 60,
+      rps(t) {
+        const h = t / 3600;
+        const day = h >= 7 && h <= 21 ? Math.sin(Math.PI * (h - 7) / 14) ** 2 : 0;
+        const lunch = h >= 12 && h <= 13 ? 0.8 : 1;
+        return (5 + 235 * day * lunch) * (0.6 + noise(Math.floor(t / 60)));
       },
     },
     steady: {

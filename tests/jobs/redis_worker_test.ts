@@ -241,6 +241,8 @@ Deno.test("redis jobs: a worker SIGKILLed mid-job loses nothing; the other worke
     AMAS_CONFIG: configFile,
     AMAS_JOBS_CLAIM_IDLE_MS: "2000",
     AMAS_JOBS_HEARTBEAT_MS: "400",
+    // The subject is crash recovery: without the embedder the worker processes start in a fraction of the time.
+    AMAS_CACHE_ENABLED: "false",
   };
   await using gw = await startGateway({ env });
   const workers = [spawnWorker("worker-a", env), spawnWorker("worker-b", env)];

@@ -255,6 +255,6 @@ Deno.test("cli: deno task scale simulate --synthetic spike prints the timeline, 
   assert.equal(bad.code, 1);
   assert.match(
     new TextDecoder().decode(bad.stderr),
-    /unknown synthetic timeline "nope"; use one of spike, diurnal, steady/,
+    /unknown synthetic timeline "nope"; use one of spike, diurnal, bursty, steady/,
   );
 });
