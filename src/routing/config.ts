@@ -6,6 +6,8 @@
  */
 import { z } from "zod";
 import { millis } from "../config_fields.ts";
+import type { DeploymentConfig } from "../providers/config.ts";
+import { readSimProfile } from "../providers/sim_profile.ts";
 
 /** The routing policies. */
 export const routingPolicySchema = z.enum(["weighted", "least-latency", "cost-aware", "priority"]);
@@ -55,14 +57,23 @@ export const routingConfigSchema = z.object({
 export type RoutingConfig = z.infer<typeof routingConfigSchema>;
 
 /**
- * Checks the routing section against the deployments that exist; reports each unknown name at its path. Called
- * from the whole-config refinement in `src/config.ts`, so start-up stops naming the bad setting.
+ * Checks the routing section against the deployments that exist (each unknown name reported at its path), and
+ * that every simulated deployment's `simProfile` file reference can be read. Called from the whole-config
+ * refinement in `src/config.ts`, so start-up stops with one line naming the bad setting.
  */
 export function checkRoutingDeployments(
   routing: RoutingConfig,
-  deployments: Record<string, unknown>,
+  deployments: Record<string, DeploymentConfig>,
   report: (path: (string | number)[], message: string) => void,
 ): void {
+  for (const [name, d] of Object.entries(deployments)) {
+    if (d.type !== "sim" || typeof d.simProfile !== "string") continue;
+    try {
+      readSimProfile(d.simProfile, name);
+    } catch (err) {
+      report(["providers", "deployments", name, "simProfile"], (err as Error).message.replace(/^simProfile: /, ""));
+    }
+  }
   for (const [model, route] of Object.entries(routing.models)) {
     route.deployments.forEach((name, i) => {
       if (!(name in deployments)) {

@@ -241,4 +241,8 @@ Deno.test("config: unknown or repeated deployments and taken names stop start-up
       }),
     /routing\.models\.m\.policy/,
   );
+  assert.throws(
+    () => parseConfig({ providers: { deployments: { a: { type: "sim", simProfile: "/nonexistent/cal.json#a" } } } }),
+    /providers\.deployments\.a\.simProfile: cannot read calibration file \/nonexistent\/cal\.json/,
+  );
 });

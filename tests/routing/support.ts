@@ -24,6 +24,8 @@ export function startRoutingGateway(options: {
     overrides: {
       providers: { deployments },
       routing: { models: options.models, ...options.routing },
+      // Routing tests count upstream calls: no cache (and no embedder start-up cost).
+      cache: { enabled: false },
       resilience: {
         // No retries: each call's outcome shows the routing decision, not the retry policy's.
         upstream: { retry: { maxRetries: 0 } },
