@@ -28,7 +28,8 @@ Deno.test("a failing deployment gets no traffic while its real breaker is open, 
 
   // Weighted 1:1: bad is first for every other call until its breaker opens; the fallback answers those.
   const warm: number[] = [];
-  for (let deadline = Date.now() + 15_000; health.state("bad") !== "open" && Date.now() < deadline;) {
+  const openBy = Date.now() + 15_000;
+  while (health.state("bad") !== "open" && Date.now() < openBy) {
     warm.push(...await drive(gw.url, "chat-w", { concurrency: 2, durationMs: 100 }));
   }
   const openedAt = performance.now();
@@ -47,7 +48,8 @@ Deno.test("a failing deployment gets no traffic while its real breaker is open, 
   simOf(gw, "bad").patch({ error_rate: 0 });
   await sleep(HALF_OPEN_AFTER_MS + 100 - (performance.now() - openedAt));
   const probeFrom = callCounts(gw, NAMES);
-  for (let deadline = Date.now() + 10_000; health.state("bad") !== "closed" && Date.now() < deadline;) {
+  const closedBy = Date.now() + 10_000;
+  while (health.state("bad") !== "closed" && Date.now() < closedBy) {
     await drive(gw.url, "chat-w", { concurrency: 1, durationMs: 50 });
   }
   const closedAt = performance.now();
