@@ -86,11 +86,20 @@ export class Budgets {
       }
     };
     const t = this.#config.tenants;
-    const tenantKey = tenant in t ? tenant : "*";
-    add(`tenant:${tenant}`, `cost.budgets.tenants.${tenantKey}`, t[tenantKey]);
+    // Own-property checks: a tenant or agent may well be called "constructor" or "toString".
+    const tenantKey = Object.hasOwn(t, tenant) ? tenant : "*";
+    add(
+      `tenant:${tenant}`,
+      `cost.budgets.tenants.${tenantKey}`,
+      Object.hasOwn(t, tenantKey) ? t[tenantKey] : undefined,
+    );
     const a = this.#config.agents;
-    const agentKey = agent in a ? agent : "*";
-    add(`agent:${tenant}/${agent}`, `cost.budgets.agents.${agentKey}`, a[agentKey]);
+    const agentKey = Object.hasOwn(a, agent) ? agent : "*";
+    add(
+      `agent:${tenant}/${agent}`,
+      `cost.budgets.agents.${agentKey}`,
+      Object.hasOwn(a, agentKey) ? a[agentKey] : undefined,
+    );
     return out;
   }
 

@@ -40,7 +40,8 @@ export class PriceTable {
 
   /** The configured price of a model (an unconfigured `sim-*` model is priced like `sim-small`). */
   configured(model: string): Price | undefined {
-    const own = this.#overrides[model];
+    // Own properties only: a model may be called "constructor".
+    const own = Object.hasOwn(this.#overrides, model) ? this.#overrides[model] : undefined;
     if (own) return own;
     if (model.startsWith("sim-")) return this.#overrides["sim-small"];
     return undefined;
@@ -48,7 +49,9 @@ export class PriceTable {
 
   /** The cost of `tokens` on `model`; `provider` helps the library pick the right vendor (e.g. `openai`). */
   price(model: string, tokens: TokenCounts, provider?: string): Priced {
-    const deployment = provider !== undefined ? this.#byProvider[provider] : undefined;
+    const deployment = provider !== undefined && Object.hasOwn(this.#byProvider, provider)
+      ? this.#byProvider[provider]
+      : undefined;
     if (deployment) {
       const usd = (tokens.input * deployment.inputPerMTok + tokens.output * deployment.outputPerMTok) / 1e6;
       return { costUsd: usd, source: "deployment" };

@@ -95,7 +95,7 @@ function round(usd: number): number {
 function modelDowngrades(profile: CostProfile, prices: PriceTable, rules: RuleSettings): Recommendation[] {
   const out: Recommendation[] = [];
   for (const row of profile.rows) {
-    const cheaper = rules.downgrades[row.model];
+    const cheaper = Object.hasOwn(rules.downgrades, row.model) ? rules.downgrades[row.model] : undefined;
     if (!cheaper || row.upstream_requests < rules.minRequests) continue;
     const avgIn = row.input_tokens / row.upstream_requests;
     const avgOut = row.output_tokens / row.upstream_requests;

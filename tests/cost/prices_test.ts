@@ -107,3 +107,12 @@ Deno.test("a routing deployment's own price wins for the calls it answered", () 
   assert.ok(Math.abs(priced.costUsd - 0.3) < 1e-12, String(priced.costUsd));
   assert.equal(table.price("gpt-4o", { input: 1e6, output: 0 }, "openai").source, "library");
 });
+
+Deno.test("names that are Object.prototype keys are ordinary unknown models", () => {
+  const table = new PriceTable();
+  for (const model of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+    const priced = table.price(model, { input: 100, output: 100 }, "constructor");
+    assert.ok(Number.isFinite(priced.costUsd), `${model}: ${priced.costUsd}`);
+    assert.equal(priced.costUsd, 0);
+  }
+});
