@@ -7,7 +7,7 @@
  * 2. The image's start command, as the Dockerfile spells it, run the way the pod runs it: in a private mount and
  *    network namespace (`unshare -m -n`) with the root filesystem remounted read-only, a tmpfs on /tmp (the
  *    emptyDir), no network but loopback, and the environment of the rendered prod overlay (ConfigMap, Secret
- *    template, container env). Every probe of every Deployment is then requested on the container port it names,
+ *    template, container env); each Deployment in a network namespace of its own, like a pod. Every probe of every Deployment is then requested on the container port it names,
  *    and must answer 200; a chat request with the Secret template's key must succeed; SIGTERM must exit 0.
  *    Needs root for `unshare` (CI and this machine run as root); skipped, and saying so, elsewhere.
  */
@@ -135,9 +135,8 @@ Deno.test({
   >;
   const apiKey = secret.AMAS_API_KEYS.split(",")[0].split("=")[1];
   const checks: { name: string; port: number; path: string }[] = [];
-  const starts: string[] = [];
+  const pods: string[] = [];
   let total = 0;
-  let done = 0;
   const check = (c: { name: string; port: number; path: string }) => {
     total += 1;
     return `for i in $(seq 1 240); do curl -sf -o /dev/null http://127.0.0.1:${c.port}${c.path} && break; sleep 0.5; done; ` +
@@ -171,15 +170,27 @@ Deno.test({
     checks.push({ name: `${d.metadata.name} metrics port`, port: portOf("metrics"), path: "/metrics" });
     const argv = [...entrypoint, ...(c.args ?? cmd)].map((a, i) => (i === 0 ? '"$DENO"' : shellQuote(a))).join(" ");
     const envs = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(" ");
-    // Pods have a network namespace each; here the Deployments run one after the other in one namespace.
-    starts.push(
+    // Each Deployment runs as a pod does: in a network namespace of its own (with a Redis of its own standing in for
+    // the Service), all of them at once.
+    pods.push([
+      "set -u",
+      "ip link set lo up",
+      "redis-server --port 6390 --bind 127.0.0.1 --save '' --appendonly no --dir /tmp >/dev/null & rpid=$!",
+      "for i in $(seq 1 100); do redis-cli -p 6390 ping >/dev/null 2>&1 && break; sleep 0.1; done",
       `env -i PATH="$PATH" HOME=/tmp DENO_DIR="$DENO_DIR" ${envs} ${argv} 2>/tmp/${d.metadata.name}.log & pid=$!`,
       ...checks.splice(0).map(check),
       ...(d.metadata.name === "amas-orchestrator" ? [chat(portOf("http"))] : []),
       `kill -TERM $pid; wait $pid; echo "EXIT ${d.metadata.name} $?"`,
-    );
-    done += 1;
+      "kill $rpid",
+      `tail -5 /tmp/${d.metadata.name}.log`,
+    ].join("\n"));
   }
+  // Not under /tmp: the namespace mounts a fresh tmpfs there.
+  const dir = await Deno.makeTempDir({ dir: "/var/tmp", prefix: "amas-pods-" });
+  const files = await Promise.all(pods.map(async (text, i) => {
+    await Deno.writeTextFile(`${dir}/pod${i}.sh`, text);
+    return `${dir}/pod${i}.sh`;
+  }));
   const script = [
     "set -u",
     "ip link set lo up",
@@ -187,11 +198,9 @@ Deno.test({
     "mount -t tmpfs -o size=512m tmpfs /tmp",
     `if touch ${shellQuote(join(ROOT, ".ro-probe"))} 2>/dev/null; then echo 'RESULT root-writable'; exit 4; fi`,
     "curl -s -m 2 -o /dev/null https://registry.npmjs.org/ && { echo 'RESULT network-reachable'; exit 5; }",
-    "redis-server --port 6390 --bind 127.0.0.1 --save '' --appendonly no --dir /tmp >/dev/null & rpid=$!",
-    "for i in $(seq 1 100); do redis-cli -p 6390 ping >/dev/null 2>&1 && break; sleep 0.1; done",
-    ...starts,
-    "kill $rpid",
-    'for f in /tmp/*.log; do echo "--- $f"; tail -5 $f; done',
+    ...files.map((f, i) => `unshare -n bash ${f} > /tmp/pod${i}.out 2>&1 &`),
+    "wait",
+    ...files.map((_, i) => `cat /tmp/pod${i}.out`),
   ].join("\n");
   const denoDir = Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache", "deno");
   const out = await new Deno.Command("unshare", {
@@ -200,13 +209,13 @@ Deno.test({
     env: { DENO: Deno.execPath(), DENO_DIR: denoDir },
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).output().finally(() => Deno.remove(dir, { recursive: true }));
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   assert.ok(out.success, text);
   const results = [...text.matchAll(/^CHECK (.+) (\d{3})$/gm)].map((m) => ({ what: m[1], code: m[2] }));
   assert.equal(results.length, total, text);
   for (const r of results) assert.equal(r.code, "200", `${r.what}\n${text}`);
   const exits = [...text.matchAll(/^EXIT (\S+) (\d+)$/gm)];
-  assert.equal(exits.length, done, text);
+  assert.equal(exits.length, pods.length, text);
   for (const [, name, code] of exits) assert.equal(code, "0", `SIGTERM must stop ${name} with status 0\n${text}`);
 });
