@@ -49,7 +49,8 @@ export function addTotals(a: Totals, b: Partial<Totals>): Totals {
 
 /** The row key as one string (components URI-encoded, so '|' in a model name cannot split it). */
 export function encodeRow(row: RowKey): string {
-  return [row.tenant, row.agent, row.model].map(encodeURIComponent).join("|");
+  // toWellFormed: a lone surrogate (valid in JSON) would make encodeURIComponent throw.
+  return [row.tenant, row.agent, row.model].map((part) => encodeURIComponent(part.toWellFormed())).join("|");
 }
 
 /** The inverse of {@linkcode encodeRow}; undefined for a malformed key. */
