@@ -106,15 +106,24 @@ Deno.test("dockerfile: official Deno image, native build in a build stage, non-r
   for (const p of ["node_modules", ".git"]) assert.match(ignore, new RegExp(`^${p.replace(".", "\\.")}$`, "m"));
 });
 
-async function canUnshare(): Promise<boolean> {
-  if (Deno.build.os !== "linux" || Deno.uid() !== 0) return false;
+async function runs(cmd: string, args: string[]): Promise<boolean> {
   try {
-    const out = await new Deno.Command("unshare", { args: ["-m", "-n", "true"], stdout: "null", stderr: "null" })
-      .output();
-    return out.success;
+    return (await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output()).success;
   } catch {
     return false;
   }
+}
+
+/** Root, `unshare`, and the tools the namespace script uses (iproute2, curl, redis-cli). */
+async function canUnshare(): Promise<boolean> {
+  if (Deno.build.os !== "linux" || Deno.uid() !== 0) return false;
+  for (const [cmd, args] of [["ip", ["-V"]], ["curl", ["--version"]], ["redis-cli", ["--version"]]] as const) {
+    if (!await runs(cmd, [...args])) {
+      console.log(`container test skipped: '${cmd}' is not installed`);
+      return false;
+    }
+  }
+  return await runs("unshare", ["-m", "-n", "true"]);
 }
 
 const unshareOk = await canUnshare();
