@@ -35,7 +35,7 @@ import { countCallTokens } from "./tokens.ts";
 export interface CostDetail extends CostRecord {
   inputTokens: number;
   outputTokens: number;
-  /** No price source knows the model: the cost is 0 and `amas_cost_unpriced_requests_total` counts it. */
+  /** No price source knows the upstream's model: the cost is 0 and `amas_cost_unpriced_requests_total` counts it. */
   unpriced: boolean;
   /** The model the price was looked up for (the upstream model when a route answered). */
   pricedModel: string;
@@ -297,7 +297,8 @@ export class CostAccountant implements CostTracker {
       estimated: tokens.estimated,
       inputTokens: tokens.input,
       outputTokens: tokens.output,
-      unpriced,
+      // A hit or a follower costs 0 whatever the price: only an upstream call's 0 can be for want of one.
+      unpriced: unpriced && upstream,
       pricedModel,
     };
   }

@@ -62,6 +62,8 @@ export interface CostRecord {
   estimated: boolean;
   /** Money not spent because the answer came from the cache or a shared call. */
   savedUsd: number;
+  /** No price is known for the model: `costUsd` is 0 for want of a price, not because the call was free. */
+  unpriced?: boolean;
 }
 
 /** Cost accounting and budgets. */

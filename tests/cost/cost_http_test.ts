@@ -77,7 +77,7 @@ Deno.test("a stream without usage is priced from a tokenizer estimate and flagge
       cache: { enabled: false },
       providers: {
         upstreams: { fake: { baseUrl: `http://127.0.0.1:${upstream.addr.port}/v1`, apiKey: "sk-fake-0123456789" } },
-        models: { "gpt-4o": { provider: "fake" } },
+        models: { "gpt-4o": { provider: "fake" }, "house-llm-7b": { provider: "fake" } },
       },
     },
   });
@@ -109,8 +109,18 @@ Deno.test("a stream without usage is priced from a tokenizer estimate and flagge
   assert.equal(gpt4o.input_tokens, 2 * encodeChat(messages as never, "gpt-4o").length);
   assert.equal(gpt4o.output_tokens, 2 * countTokens(answer));
   assert.ok(Math.abs(gpt4o.cost_usd - 2 * expected) < 1e-12);
+  // A model no price source knows: cost 0, said to be unpriced, counted; never an error.
+  const unknown = await postJson(`${gw.url}/v1/chat/completions`, { model: "house-llm-7b", messages });
+  await unknown.body?.cancel();
+  assert.equal(unknown.status, 200);
+  assert.equal(unknown.headers.get("x-amas-cost-usd"), "0.00000000");
+  assert.equal(unknown.headers.get("x-amas-cost-unpriced"), "true");
+  assert.equal(json.headers.get("x-amas-cost-unpriced"), null);
+  const byModel: CostSummary = await (await fetch(`${gw.url}/v1/costs?by=model&window=1h`)).json();
+  assert.equal(byModel.groups.find((g) => g.key === "house-llm-7b")?.unpriced_requests, 1);
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
   assert.match(metrics, /amas_cost_estimated_requests_total\{model="gpt-4o"\} 2/);
+  assert.match(metrics, /amas_cost_unpriced_requests_total\{model="house-llm-7b"\} 1/);
 });
 
 Deno.test("deduplicated followers cost nothing and count what the shared call saved them", async () => {

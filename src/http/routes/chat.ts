@@ -80,6 +80,7 @@ export function chatCompletions(deps: ChatRouteDeps) {
       if (cost) headers["x-amas-cost-usd"] = cost.costUsd.toFixed(8);
       // The upstream reported no usage: the tokens behind the cost were counted with a tokenizer.
       if (cost?.estimated) headers["x-amas-cost-estimated"] = "true";
+      if (cost?.unpriced) headers["x-amas-cost-unpriced"] = "true";
       headers["server-timing"] = call.timing.header();
       return c.json(outcome.completion, 200, headers);
     }
