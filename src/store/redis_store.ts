@@ -1,7 +1,7 @@
 /**
- * The Redis store over `redis://` / `rediss://` with node-redis (RESP2). Two connections: one for commands (short
- * per-command timeout, offline queue disabled so nothing waits for a reconnect) and one dedicated to the
- * blocking `XREAD` that tails the replication stream. Layout, replication and degraded mode: {@linkcode RemoteStore}.
+ * The Redis store over `redis://` / `rediss://` with node-redis (RESP2). Two connections: one for commands
+ * (offline queue disabled so nothing waits for a reconnect; the store bounds every command with its timeout) and
+ * one dedicated to the blocking `XREAD` that tails the replication stream. Layout, replication and degraded mode: {@linkcode RemoteStore}.
  *
  * @module
  */
@@ -9,12 +9,12 @@ import { createClient } from "redis";
 import type { StoreConfig } from "./config.ts";
 import { type RemoteBackend, RemoteStore, type RemoteStoreOptions, type StreamMessage } from "./remote_store.ts";
 
-function makeClient(url: string, config: StoreConfig, timeout?: number) {
+function makeClient(url: string, config: StoreConfig) {
   return createClient({
     url,
     RESP: 2,
+    // Nothing waits for a reconnect; command timeouts are the store's (they tolerate a blocked event loop).
     disableOfflineQueue: true,
-    commandOptions: timeout === undefined ? undefined : { timeout },
     socket: {
       connectTimeout: config.connectTimeoutMs,
       // Reconnect for ever, exponential up to the cap: the store must come back whenever Redis does.
@@ -48,12 +48,10 @@ export class NodeRedisBackend implements RemoteBackend {
   readonly blocking = true;
   #commands: Client;
   #tail: Client;
-  #config: StoreConfig;
   #closed = false;
 
   constructor(url: string, config: StoreConfig) {
-    this.#config = config;
-    this.#commands = makeClient(url, config, config.commandTimeoutMs);
+    this.#commands = makeClient(url, config);
     this.#tail = makeClient(url, config);
     // node-redis emits "error" on every failed reconnect; without a listener the EventEmitter would throw.
     this.#commands.on("error", () => {});
@@ -94,9 +92,7 @@ export class NodeRedisBackend implements RemoteBackend {
   }
 
   mget(keys: string[]): Promise<(string | null)[]> {
-    return this.#commands.sendCommand<(string | null)[]>(["MGET", ...keys], {
-      timeout: this.#config.commandTimeoutMs * 5,
-    });
+    return this.#commands.sendCommand<(string | null)[]>(["MGET", ...keys]);
   }
 
   async xread(stream: string, afterId: string, count: number, blockMs?: number): Promise<StreamMessage[]> {

@@ -139,6 +139,8 @@ export class RemoteStore implements Store {
   #listeners = new Set<(change: StoreChange) => void>();
   /** Last stream id seen; null = unknown (never connected), so the first connection resynchronises in full. */
   #lastId: string | null = null;
+  /** A scan failed or was refused: the next resynchronisation delivers every entry. */
+  #rescanPending = false;
   #closing = new AbortController();
   #tail?: Promise<void>;
   #p: string;
@@ -230,7 +232,11 @@ export class RemoteStore implements Store {
   }
 
   async *scan(): AsyncIterable<CacheEntry> {
-    if (!this.#connected) return;
+    if (!this.#connected) {
+      // Whoever warms from this scan gets nothing now: deliver everything once Redis answers.
+      this.#rescanPending = true;
+      return;
+    }
     const seen = new Set<string>();
     const inFlight: Promise<(string | null)[]>[] = [];
     const now = Date.now();
@@ -267,7 +273,8 @@ export class RemoteStore implements Store {
         error: (err as Error).message,
         entries: seen.size,
       });
-      this.#fail(err);
+      this.#rescanPending = true;
+      await this.#failUnlessAlive(err);
     }
   }
 
@@ -384,11 +391,26 @@ export class RemoteStore implements Store {
     });
   }
 
-  /** Rejects when `promise` takes longer than `ms` (a backstop over the client's own timeouts). */
+  /**
+   * Rejects when `promise` takes longer than `ms`. A timer that fires late means the event loop was blocked (a
+   * start-up burst, a long synchronous index build): the reply may be sitting unread, so it gets one more short
+   * chance before the store calls Redis unreachable.
+   */
   #timed<T>(promise: Promise<T>, ms = this.#config.commandTimeoutMs): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const started = performance.now();
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`redis command timed out after ${ms} ms`)), ms + 250);
+      let extended = false;
+      const check = () => {
+        const late = performance.now() - started - ms;
+        if (!extended && late > 50) {
+          extended = true;
+          timer = setTimeout(check, 100);
+          return;
+        }
+        reject(new Error(`redis command timed out after ${ms} ms`));
+      };
+      timer = setTimeout(check, ms);
     });
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
@@ -402,6 +424,17 @@ export class RemoteStore implements Store {
         await this.#recover();
         continue;
       }
+      if (this.#rescanPending) {
+        // A warm-up scan failed while Redis stayed reachable: deliver everything now (the tail keeps its place).
+        this.#rescanPending = false;
+        let n = 0;
+        for await (const entry of this.scan()) {
+          this.#emit({ op: "put", entry });
+          n++;
+        }
+        this.#logger?.info("store rescanned after a failed scan", { entries: n, complete: !this.#rescanPending });
+        continue;
+      }
       try {
         const block = this.#backend.blocking ? this.#config.blockMs : undefined;
         const messages = await this.#timed(
@@ -413,8 +446,21 @@ export class RemoteStore implements Store {
         if (!this.#backend.blocking && messages.length < 1_000) await sleep(this.#config.pollIntervalMs, signal);
       } catch (err) {
         if (signal.aborted) return;
-        this.#fail(err);
+        await this.#failUnlessAlive(err);
       }
+    }
+  }
+
+  /**
+   * A slow blocking read or a big scan page is weak evidence that Redis is gone (a starved process sees the same):
+   * only a failed ping as well marks the store degraded.
+   */
+  async #failUnlessAlive(err: unknown): Promise<void> {
+    try {
+      await this.#timed(this.#backend.ping());
+      this.#logger?.debug("redis read failed but redis answers a ping", { error: (err as Error)?.message });
+    } catch {
+      this.#fail(err);
     }
   }
 
@@ -429,7 +475,9 @@ export class RemoteStore implements Store {
       }
       if (origin === this.origin || raw === undefined) continue;
       const change = decodeChange(raw);
-      if (change) this.#emit(change);
+      if (!change) continue;
+      this.#logger?.debug("store change from another replica", { op: change.op, streamId: id });
+      this.#emit(change);
     }
   }
 
@@ -468,8 +516,10 @@ export class RemoteStore implements Store {
   /** Rescans when the stream lost what this replica has not read; returns the number of entries redelivered. */
   async #resync(): Promise<number> {
     const first = await this.#timed(this.#backend.xedge(this.#stream, "first"));
-    const gap = this.#lastId === null || (first !== null && compareStreamIds(first, this.#lastId) > 0);
+    const gap = this.#rescanPending || this.#lastId === null ||
+      (first !== null && compareStreamIds(first, this.#lastId) > 0);
     if (!gap) return 0;
+    this.#rescanPending = false;
     const last = await this.#timed(this.#backend.xedge(this.#stream, "last"));
     // scan() only runs while connected; the rescan is part of getting there.
     this.#connected = true;
@@ -485,7 +535,10 @@ export class RemoteStore implements Store {
     } finally {
       this.#connected = false;
     }
-    if (!complete) throw new Error("rescan of the store failed");
+    if (!complete) {
+      this.#rescanPending = true;
+      throw new Error("rescan of the store failed");
+    }
     this.#lastId = last ?? "0-0";
     return n;
   }
