@@ -52,7 +52,12 @@ export async function runWorker(args: string[]): Promise<number> {
   }
 
   // The worker runs jobs itself; the gateway it builds must not start in-process job workers of its own.
-  const gateway = await createGateway({ ...config, jobs: { ...config.jobs, embeddedWorkers: 0 } });
+  // Nor read the cluster's scaling metrics: the gateway pods export those.
+  const gateway = await createGateway({
+    ...config,
+    jobs: { ...config.jobs, embeddedWorkers: 0 },
+    scaling: { ...config.scaling, watch: "off" },
+  });
   const logger = gateway.logger.child({ component: "job-worker" });
   const consumer = Deno.env.get("AMAS_WORKER_NAME") ??
     `${Deno.hostname()}-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;

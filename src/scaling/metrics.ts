@@ -99,15 +99,14 @@ export class ScalingWatcher {
   /** One round of reads. Errors are logged, never thrown: metrics must not take the gateway down. */
   async poll(): Promise<void> {
     const { deployments, self, podName, rpsMetric, logger } = this.#options;
+    try {
+      this.#leader = await this.#isLeader(self, podName);
+    } catch (err) {
+      logger?.warn("scaling metrics: cannot list this Deployment's pods", { err: String(err) });
+    }
     for (const name of deployments) {
       try {
         const d = await this.#source.deployment(name);
-        if (name === self && podName && d.selector) {
-          const pods = await this.#source.readyPods(d.selector);
-          this.#leader = pods.length === 0 || pods[0] === podName;
-        } else if (!podName) {
-          this.#leader = true;
-        }
         const hpa = await this.#source.hpaFor(name).catch(() => undefined);
         const key = hpa && Object.keys(hpa.metrics).find((k) => k.includes(rpsMetric));
         const effectiveness = key !== undefined ? hpa!.metrics[key] : undefined;
@@ -116,6 +115,15 @@ export class ScalingWatcher {
         logger?.warn("scaling metrics: cannot read the Kubernetes API", { deployment: name, err: String(err) });
       }
     }
+  }
+
+  /** The first ready pod (by name) of this pod's Deployment exports; without a pod name this process does. */
+  async #isLeader(self: string | undefined, podName: string | undefined): Promise<boolean> {
+    if (!podName || !self) return true;
+    const d = await this.#source.deployment(self);
+    if (!d.selector) return true;
+    const pods = await this.#source.readyPods(d.selector);
+    return pods.length === 0 || pods[0] === podName;
   }
 
   #update(name: string, d: DeploymentStatus, effectiveness: number | undefined): void {

@@ -4,7 +4,7 @@
  * runs a slow job, the other completes it, exactly once.
  */
 import assert from "node:assert/strict";
-import { TestRedis } from "../support/redis.ts";
+import { freePort, TestRedis } from "../support/redis.ts";
 import { chatBody, postJson, startGateway } from "../support/gateway.ts";
 import { loadConfig } from "../../src/config.ts";
 import { jobsConfigSchema } from "../../src/jobs/config.ts";
@@ -186,6 +186,21 @@ Deno.test("redis jobs: Redis down → POST /v1/jobs answers 503, and works again
     return res.status === 202 ? res.status : undefined;
   });
   assert.equal(status, 202);
+});
+
+Deno.test("redis jobs: a gateway whose Redis is down at start-up still starts, and jobs answer 503", async () => {
+  const closedPort = freePort();
+  const t0 = Date.now();
+  await using gw = await startGateway({
+    env: { REDIS_URL: `redis://127.0.0.1:${closedPort}`, AMAS_CACHE_ENABLED: "false" },
+  });
+  assert.ok(Date.now() - t0 < 30_000);
+  const res = await postJson(`${gw.url}/v1/jobs`, chatBody("x"));
+  assert.equal(res.status, 503);
+  await res.body?.cancel();
+  const chat = await postJson(`${gw.url}/v1/chat/completions`, chatBody("chat still works"));
+  assert.equal(chat.status, 200);
+  await chat.body?.cancel();
 });
 
 interface WorkerProcess {
