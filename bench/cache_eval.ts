@@ -35,9 +35,19 @@ const asJson = args.includes("--json");
 const fileArg = args.indexOf("--file");
 const file = fileArg >= 0 ? args[fileArg + 1] : new URL("../tests/cache/eval_pairs.json", import.meta.url);
 const { pairs } = JSON.parse(await Deno.readTextFile(file)) as { pairs: Pair[] };
+// Without --file, the other two sets are summarised at the end (same embedder run).
+const others: [string, Pair[]][] = fileArg >= 0 ? [] : await Promise.all(
+  ["eval_pairs_dev.json", "eval_pairs_holdout.json"].map(async (name) =>
+    [
+      name,
+      (JSON.parse(await Deno.readTextFile(new URL(`../tests/cache/${name}`, import.meta.url))) as { pairs: Pair[] })
+        .pairs,
+    ] as [string, Pair[]]
+  ),
+);
 
 const embedder = new UseLiteEmbedder({ workers: 1 });
-const texts = [...new Set(pairs.flatMap((p) => [p.query, p.cached]))];
+const texts = [...new Set([...pairs, ...others.flatMap(([, p]) => p)].flatMap((p) => [p.query, p.cached]))];
 const started = performance.now();
 const vectors = await embedder.embed(texts);
 const embedMs = performance.now() - started;
@@ -45,11 +55,13 @@ await embedder.close();
 const vectorOf = new Map(texts.map((t, i) => [t, vectors[i]]));
 const verifier = new RuleVerifier();
 
-const scored = pairs.map((p) => {
-  const similarity = dot(vectorOf.get(p.query)!, vectorOf.get(p.cached)!);
-  const verdict = verifier.verify(p.query, p.cached);
-  return { ...p, similarity, verdict };
-});
+const score = (list: Pair[]) =>
+  list.map((p) => {
+    const similarity = dot(vectorOf.get(p.query)!, vectorOf.get(p.cached)!);
+    const verdict = verifier.verify(p.query, p.cached);
+    return { ...p, similarity, verdict };
+  });
+const scored = score(pairs);
 
 function count(t: number, useVerifier: boolean, rows = scored): Counts {
   const c: Counts = { tp: 0, fp: 0, fn: 0, tn: 0 };
@@ -118,6 +130,17 @@ for (const r of scored) if (!r.verdict.ok) reasons.set(r.verdict.reason, (reason
 console.log(
   `\nverifier rejections by reason (all pairs, any similarity): ${JSON.stringify(Object.fromEntries(reasons))}`,
 );
+
+for (const [name, list] of others) {
+  const rows = score(list);
+  const a = count(threshold, false, rows), b = count(threshold, true, rows);
+  const hits = rows.filter((r) => r.label === "hit").length;
+  console.log(
+    `\n${name}: ${rows.length} pairs (${hits} hit / ${rows.length - hits} miss) at ${threshold}: threshold only ` +
+      `precision ${fmt(precision(a))} recall ${fmt(recall(a))} (${a.fp} wrong hits); + verifier precision ` +
+      `${fmt(precision(b))} recall ${fmt(recall(b))} (${b.fp} wrong hits)`,
+  );
+}
 
 if (showErrors) {
   console.log("\nwrong decisions with the verifier at the threshold:");

@@ -239,7 +239,10 @@ export class SemanticCache implements ResponseCache {
     const settings = this.settingsFor(call.agentId);
     const exact = this.#exactHit(call.tenant, keys);
     if (exact) return this.#served(exact, "exact", started);
-    if (call.cacheMode === "exact-only" || keys.semanticText === undefined) {
+    // Nothing to compare with in this scope: no need to wait for an embedding (the store embeds the answer).
+    if (
+      call.cacheMode === "exact-only" || keys.semanticText === undefined || this.#index.scopeSize(keys.scopeKey) === 0
+    ) {
       this.#count("miss", started);
       return null;
     }

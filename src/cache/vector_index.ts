@@ -34,6 +34,8 @@ export interface VectorIndex {
   /** Removes an id; true when it was present. */
   remove(id: string): boolean;
   has(id: string): boolean;
+  /** Vectors held for `scope`. */
+  scopeSize(scope: string): number;
   /** The `k` most similar vectors of `scope`, most similar first. */
   search(scope: string, vector: ArrayLike<number>, k: number): Neighbour[];
   /** Rebuilds graphs whose tombstones outweigh their live points; returns how many were rebuilt. */
@@ -117,6 +119,11 @@ export class HnswVectorIndex implements VectorIndex {
 
   has(id: string): boolean {
     return this.#scopeOf.has(id);
+  }
+
+  scopeSize(scope: string): number {
+    const p = this.#partitions.get(scope);
+    return !p ? 0 : p.kind === "flat" ? p.ids.length : p.idToLabel.size;
   }
 
   add(id: string, scope: string, vector: ArrayLike<number>): void {
