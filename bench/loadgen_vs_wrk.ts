@@ -74,23 +74,23 @@ async function runGenerator(url: string, seconds: number, connections: number): 
   return await runScenario(ceilingScenario(seconds, connections), { targetUrl: url });
 }
 
-/** One generator run split over `workers` Web Workers; the summed requests/second. */
+/** One generator run split over `workers` Web Workers (src/loadtest/worker.ts); the summed requests/second. */
 async function runGeneratorWorkers(url: string, seconds: number, connections: number, workers: number) {
   const per = Math.max(1, Math.round(connections / workers));
   const results = await Promise.all(Array.from({ length: workers }, () =>
     new Promise<number>((resolve, reject) => {
-      const worker = new Worker(import.meta.url, { type: "module" });
-      worker.onmessage = (e: MessageEvent<{ rps?: number; error?: string }>) => {
+      const worker = new Worker(new URL("../src/loadtest/worker.ts", import.meta.url), { type: "module" });
+      worker.onmessage = (e: MessageEvent<{ result?: RunResult; error?: string }>) => {
         worker.terminate();
         if (e.data.error) reject(new Error(e.data.error));
-        else resolve(e.data.rps!);
+        else resolve(e.data.result!.totals.rps);
       };
       worker.onerror = (e) => {
         e.preventDefault();
         worker.terminate();
         reject(new Error(e.message));
       };
-      worker.postMessage({ url, seconds, connections: per });
+      worker.postMessage({ scenario: ceilingScenario(seconds, per), targetUrl: url });
     })));
   return results.reduce((a, b) => a + b, 0);
 }
@@ -146,22 +146,6 @@ async function main(): Promise<void> {
   console.log(`  amas load generator   ${o.toFixed(0).padStart(8)} req/s`);
   console.log(`  ratio of medians      ${(o / w * 100).toFixed(1).padStart(8)} %`);
   console.log(`  median paired ratio   ${(paired * 100).toFixed(1).padStart(8)} %   (target ≥ 60 %)`);
-}
-
-// Worker side: run one share of the load and post the rate back.
-if (!import.meta.main && "WorkerGlobalScope" in globalThis) {
-  const scope = globalThis as unknown as {
-    onmessage: (e: MessageEvent<{ url: string; seconds: number; connections: number }>) => void;
-    postMessage(data: unknown): void;
-  };
-  scope.onmessage = async (e) => {
-    try {
-      const result = await runGenerator(e.data.url, e.data.seconds, e.data.connections);
-      scope.postMessage({ rps: result.totals.rps });
-    } catch (err) {
-      scope.postMessage({ error: String(err) });
-    }
-  };
 }
 
 if (import.meta.main) await main();
