@@ -43,7 +43,7 @@ async function chat(url: string, model: string, prompt: string, signal?: AbortSi
 
 Deno.test("breaker through the gateway: opens within 5 failures, fails fast or falls back, half-open probe closes it", async () => {
   await using gw = await startGateway({
-    env: { AMAS_LOG_LEVEL: "error" },
+    env: { AMAS_LOG_LEVEL: "error", AMAS_CACHE_ENABLED: "false" },
     overrides: {
       providers: providers(5, 5),
       resilience: {
@@ -169,7 +169,7 @@ const SCENARIO = {
 
 Deno.test("overload: agent A's provider hangs, agent B on another provider keeps its p95 within 20 %", async () => {
   await using gw = await startGateway({
-    env: { AMAS_LOG_LEVEL: "error" },
+    env: { AMAS_LOG_LEVEL: "error", AMAS_CACHE_ENABLED: "false" },
     overrides: {
       providers: providers(20, 150),
       resilience: {
@@ -249,7 +249,7 @@ Deno.test("overload: agent A's provider hangs, agent B on another provider keeps
 
 Deno.test("control: the same hang without timeout, bulkhead or breaker does cascade onto agent B", async () => {
   await using gw = await startGateway({
-    env: { AMAS_LOG_LEVEL: "error", AMAS_SHUTDOWN_GRACE_MS: "200" },
+    env: { AMAS_LOG_LEVEL: "error", AMAS_SHUTDOWN_GRACE_MS: "200", AMAS_CACHE_ENABLED: "false" },
     overrides: {
       providers: providers(20, 150),
       resilience: {

@@ -27,7 +27,7 @@ function sseText(body: string): { text: string; done: boolean } {
 
 Deno.test("100 identical concurrent requests share one upstream call (JSON and streamed)", async () => {
   // A slow first token keeps the leader in flight while all 100 requests arrive, even on a loaded machine.
-  await using gw = await startGateway({ env: { AMAS_LOG_LEVEL: "error" } });
+  await using gw = await startGateway({ env: { AMAS_LOG_LEVEL: "error", AMAS_CACHE_ENABLED: "false" } });
   gw.gateway.registry.sim.patch({ model: "sim-small", latency_ms: 2500, jitter_ms: 0, tokens_per_second: 200 });
   const headers = { "x-amas-cache": "bypass" };
 
@@ -54,7 +54,7 @@ Deno.test("100 identical concurrent requests share one upstream call (JSON and s
 });
 
 Deno.test("followers and the leader's client may leave without cancelling the shared call for the others", async () => {
-  await using gw = await startGateway({ env: { AMAS_LOG_LEVEL: "error" } });
+  await using gw = await startGateway({ env: { AMAS_LOG_LEVEL: "error", AMAS_CACHE_ENABLED: "false" } });
   // ~40 tokens at 40 tokens/s: the stream lasts about a second after a 300 ms first token.
   gw.gateway.registry.sim.patch({
     model: "sim-small",
@@ -108,7 +108,7 @@ Deno.test("followers and the leader's client may leave without cancelling the sh
 });
 
 Deno.test("when every caller leaves, the shared upstream call is cancelled", async () => {
-  await using gw = await startGateway({ env: { AMAS_LOG_LEVEL: "error" } });
+  await using gw = await startGateway({ env: { AMAS_LOG_LEVEL: "error", AMAS_CACHE_ENABLED: "false" } });
   gw.gateway.registry.sim.patch({ model: "sim-small", latency_ms: 5_000, jitter_ms: 0 });
   const url = `${gw.url}/v1/chat/completions`;
   const clients = [new AbortController(), new AbortController()];

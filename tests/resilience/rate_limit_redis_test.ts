@@ -52,7 +52,7 @@ Deno.test("redis: two gateways share one limit exactly; without Redis they fall 
     // is right in production (availability first) but not what this test measures.
     JSON.stringify({ resilience: { rateLimits: { tenant: { requestsPerMinute: N }, redisTimeoutMs: 5_000 } } }),
   );
-  const env = { REDIS_URL: redis.url, AMAS_CONFIG: configPath };
+  const env = { REDIS_URL: redis.url, AMAS_CONFIG: configPath, AMAS_CACHE_ENABLED: "false" };
   const [a, b] = await Promise.all([spawnGateway(env), spawnGateway(env)]);
   await using _a = a;
   await using _b = b;

@@ -20,7 +20,7 @@ function send(url: string, key: string, agent: string, extra: Record<string, unk
 
 Deno.test("requests per minute per agent and per tenant; 429 carries Retry-After and RateLimit-* headers", async () => {
   await using gw = await startGateway({
-    env: { AMAS_API_KEYS: KEYS, AMAS_LOG_LEVEL: "error" },
+    env: { AMAS_API_KEYS: KEYS, AMAS_LOG_LEVEL: "error", AMAS_CACHE_ENABLED: "false" },
     overrides: {
       resilience: {
         rateLimits: {
@@ -74,7 +74,7 @@ Deno.test("requests per minute per agent and per tenant; 429 carries Retry-After
 
 Deno.test("tokens per minute: estimated up front from the prompt and max_tokens", async () => {
   await using gw = await startGateway({
-    env: { AMAS_LOG_LEVEL: "error" },
+    env: { AMAS_LOG_LEVEL: "error", AMAS_CACHE_ENABLED: "false" },
     overrides: { resilience: { rateLimits: { agent: { requestsPerMinute: 1000, tokensPerMinute: 1000 } } } },
   });
   const first = await send(gw.url, "", "writer", { max_tokens: 600 });
@@ -100,7 +100,7 @@ Deno.test("token estimate: about four characters a token plus the completion all
 });
 
 Deno.test("defaults are generous: 300 quick requests of one agent all pass", async () => {
-  await using gw = await startGateway({ env: { AMAS_LOG_LEVEL: "error" } });
+  await using gw = await startGateway({ env: { AMAS_LOG_LEVEL: "error", AMAS_CACHE_ENABLED: "false" } });
   gw.gateway.registry.sim.patch({ latency_ms: 0, jitter_ms: 0, tokens_per_second: 100_000 });
   const statuses = new Set<number>();
   for (let batch = 0; batch < 6; batch++) {
