@@ -198,21 +198,30 @@ function isObject(v: Json | undefined): v is JsonObject {
 }
 
 /** Strategic merge: maps merge, `null` deletes, lists with a known merge key merge by it, other lists replace. */
-export function strategicMerge(target: JsonObject, patch: JsonObject): void {
+export function strategicMerge(target: Record<string, unknown>, patch: Record<string, unknown>): void {
+  mergeInto(target as JsonObject, patch as JsonObject);
+}
+
+function mergeInto(target: JsonObject, patch: JsonObject): void {
   for (const [key, value] of Object.entries(patch)) {
     if (key === "$patch") continue;
     if (value === null) {
       delete target[key];
     } else if (isObject(value) && isObject(target[key])) {
-      strategicMerge(target[key] as JsonObject, value);
+      mergeInto(target[key] as JsonObject, value);
     } else if (Array.isArray(value) && Array.isArray(target[key]) && MERGE_KEYS[key]) {
+      // As kustomize does: the patch's items first (merged into their originals), then the untouched originals.
       const mk = MERGE_KEYS[key];
       const list = target[key] as Json[];
+      const merged: Json[] = [];
       for (const item of value) {
         const existing = isObject(item) ? list.find((t) => isObject(t) && t[mk] === item[mk]) : undefined;
-        if (existing && isObject(item)) strategicMerge(existing as JsonObject, item);
-        else list.push(structuredClone(item));
+        if (existing && isObject(item)) {
+          mergeInto(existing as JsonObject, item);
+          merged.push(existing);
+        } else merged.push(structuredClone(item));
       }
+      target[key] = [...merged, ...list.filter((t) => !merged.includes(t))];
     } else {
       target[key] = structuredClone(value);
     }
@@ -225,11 +234,11 @@ function pointer(path: string): string[] {
 }
 
 /** JSON 6902 operations add, remove, replace and test. */
-export function applyJson6902(doc: JsonObject, ops: JsonObject[], source = "patch"): void {
-  for (const op of ops) {
+export function applyJson6902(doc: Record<string, unknown>, ops: Record<string, unknown>[], source = "patch"): void {
+  for (const op of ops as JsonObject[]) {
     const parts = pointer(op.path as string);
     const last = parts.pop()!;
-    let node: Json = doc;
+    let node: Json = doc as JsonObject;
     for (const p of parts) {
       node = Array.isArray(node) ? node[Number(p)] : isObject(node) ? node[p] : undefined as unknown as Json;
       if (node === undefined || node === null) throw new Error(`${source}: path ${op.path} does not exist`);
@@ -263,19 +272,24 @@ export function applyJson6902(doc: JsonObject, ops: JsonObject[], source = "patc
 }
 
 /**
- * kustomize 5's namespace transformer: namespaced objects get the namespace, Namespace objects are renamed, and
- * ServiceAccount subjects of (Cluster)RoleBindings move along when they pointed at "default" or at a namespace the
- * objects had before (the base's).
+ * kustomize 5's namespace transformer: namespaced objects get the namespace, Namespace objects are renamed, and a
+ * ServiceAccount subject of a (Cluster)RoleBinding moves along when a ServiceAccount of that name is among the
+ * objects and the subject named its namespace before the move (no namespace counts as "default").
  */
 function setNamespace(objects: K8sObject[], ns: string): void {
-  const previous = new Set<string>(["default"]);
-  for (const o of objects) if (o.metadata.namespace) previous.add(o.metadata.namespace);
+  const accounts = new Map<string, Set<string>>();
+  for (const o of objects) {
+    if (o.kind !== "ServiceAccount") continue;
+    const set = accounts.get(o.metadata.name) ?? new Set<string>();
+    set.add(o.metadata.namespace ?? "default");
+    accounts.set(o.metadata.name, set);
+  }
   for (const o of objects) {
     if (o.kind === "Namespace") o.metadata.name = ns;
     else if (!CLUSTER_SCOPED.has(o.kind)) o.metadata.namespace = ns;
     if (o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding") {
       for (const s of (o.subjects ?? []) as JsonObject[]) {
-        if (s.kind === "ServiceAccount" && previous.has(s.namespace as string)) s.namespace = ns;
+        if (s.kind === "ServiceAccount" && accounts.get(s.name as string)?.has(s.namespace as string)) s.namespace = ns;
       }
     }
   }
