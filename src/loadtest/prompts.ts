@@ -85,12 +85,16 @@ const PARAPHRASES = [
 /** What kind of prompt a draw produced. */
 export type PromptKind = "fresh" | "repeat" | "paraphrase";
 
-/** Generates prompts: fresh questions, exact repeats and paraphrases drawn from a hot set of earlier ones. */
-export class PromptGenerator {
+/**
+ * Generates prompts: fresh questions, exact repeats and paraphrases drawn from a hot set of earlier ones. Each
+ * fresh question carries a payload (the agent and model it was asked with) that its repeats and paraphrases
+ * reuse, so they land in the same cache scope as the original, as a real agent asking again would.
+ */
+export class PromptGenerator<P = undefined> {
   #random: () => number;
   #repeatRate: number;
   #paraphraseRate: number;
-  #hot: Question[] = [];
+  #hot: { q: Question; payload: P }[] = [];
   #hotSet: number;
   #next = 0;
   #prefix: string;
@@ -104,14 +108,14 @@ export class PromptGenerator {
     this.#prefix = options.run ? `${options.run}-` : "";
   }
 
-  /** The next prompt and its kind. */
-  next(): { text: string; kind: PromptKind } {
+  /** The next prompt, its kind, and the payload of the question it asks (`fresh()` makes one for a new one). */
+  next(fresh: () => P = () => undefined as P): { text: string; kind: PromptKind; payload: P } {
     const u = this.#random();
     if (this.#hot.length > 0 && u < this.#repeatRate + this.#paraphraseRate) {
-      const q = this.#hot[Math.floor(this.#random() * this.#hot.length)];
-      if (u < this.#repeatRate) return { text: FRESH(q), kind: "repeat" };
+      const { q, payload } = this.#hot[Math.floor(this.#random() * this.#hot.length)];
+      if (u < this.#repeatRate) return { text: FRESH(q), kind: "repeat", payload };
       const rephrase = PARAPHRASES[Math.floor(this.#random() * PARAPHRASES.length)];
-      return { text: rephrase(q), kind: "paraphrase" };
+      return { text: rephrase(q), kind: "paraphrase", payload };
     }
     const q: Question = {
       subject: SUBJECTS[Math.floor(this.#random() * SUBJECTS.length)],
@@ -119,9 +123,10 @@ export class PromptGenerator {
       audience: AUDIENCES[Math.floor(this.#random() * AUDIENCES.length)],
       id: `${this.#prefix}${this.#next++}`,
     };
-    if (this.#hot.length < this.#hotSet) this.#hot.push(q);
-    else this.#hot[Math.floor(this.#random() * this.#hotSet)] = q;
-    return { text: FRESH(q), kind: "fresh" };
+    const payload = fresh();
+    if (this.#hot.length < this.#hotSet) this.#hot.push({ q, payload });
+    else this.#hot[Math.floor(this.#random() * this.#hotSet)] = { q, payload };
+    return { text: FRESH(q), kind: "fresh", payload };
   }
 }
 
@@ -139,7 +144,7 @@ export class RequestMix {
   #random: () => number;
   #agents: WeightedChoice;
   #models: WeightedChoice;
-  #prompts: PromptGenerator;
+  #prompts: PromptGenerator<{ agent: string; model: string }>;
   #mix: Mix;
 
   constructor(mix: Mix, seed: number, run?: string) {
@@ -152,10 +157,12 @@ export class RequestMix {
 
   /** The next request. */
   next(): PlannedRequest {
-    const agent = this.#agents.pick(this.#random());
-    const model = this.#models.pick(this.#random());
+    const prompt = this.#prompts.next(() => ({
+      agent: this.#agents.pick(this.#random()),
+      model: this.#models.pick(this.#random()),
+    }));
+    const { agent, model } = prompt.payload;
     const stream = this.#random() < this.#mix.streamRate;
-    const prompt = this.#prompts.next();
     const messages = this.#mix.prompts.system
       ? [{ role: "system", content: this.#mix.prompts.system }, { role: "user", content: prompt.text }]
       : [{ role: "user", content: prompt.text }];

@@ -102,6 +102,7 @@ Deno.test("the request mix honours repeat and paraphrase rates and the weights",
   let streams = 0;
   const seen = new Set<string>();
   const fresh = new Map<string, string>();
+  const scopeOf = new Map<string, string>();
   let repeatsSeenBefore = 0;
   for (let i = 0; i < n; i++) {
     const r = mix.next();
@@ -110,6 +111,9 @@ Deno.test("the request mix honours repeat and paraphrase rates and the weights",
     if (r.stream) streams++;
     const text = JSON.parse(r.body).messages.at(-1).content;
     if (r.promptKind === "repeat" && seen.has(text)) repeatsSeenBefore++;
+    // A repeat is the same request again: same agent and model, so the same cache scope.
+    if (r.promptKind === "fresh") scopeOf.set(text, `${r.agent}/${r.model}`);
+    if (r.promptKind === "repeat") assert.equal(scopeOf.get(text), `${r.agent}/${r.model}`);
     if (r.promptKind === "fresh") fresh.set(/\(case ([^)]+)\)/.exec(text)![1], text);
     if (r.promptKind === "paraphrase") {
       // Same question (same case id as an earlier fresh prompt), other words.
