@@ -270,6 +270,15 @@ Deno.test("a cache hit costs 0, counts what it saved, and the cache's embedding 
   assert.equal(streamedHit.headers.get("x-amas-cost-usd"), "0.00000000");
   assert.ok((await sseLines(streamedHit)).includes(": x-amas-cost-usd=0.00000000"));
 
+  // A different question in the now non-empty scope makes the lookup embed it (the request's `embed` span).
+  const other = await postJson(
+    `${gw.url}/v1/chat/completions`,
+    chatBody("How much did the gateway spend this week on the research agent?", { model: "sim-large" }),
+    { "x-amas-agent": "reuser" },
+  );
+  await other.body?.cancel();
+  assert.match(other.headers.get("server-timing") ?? "", /embed;dur=/);
+
   const summary: CostSummary = await (await fetch(`${gw.url}/v1/costs?by=agent&window=1h`)).json();
   const reuser = summary.groups.find((g) => g.key === "reuser")!;
   assert.equal(reuser.cache_hits, 2);
