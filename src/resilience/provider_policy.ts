@@ -219,7 +219,24 @@ export class ProviderPolicy {
           }
           throw err;
         });
-    return this.#throughBulkhead(signal, run);
+    if (!stream) return this.#throughBulkhead(signal, run);
+    // A stream is an upstream call in flight until its last chunk: it holds its bulkhead slot until the
+    // iteration ends (or the caller goes away), so that hanging streams cannot exceed `maxConcurrent` either.
+    return new Promise<T>((resolve, reject) => {
+      this.#throughBulkhead(
+        signal,
+        () =>
+          new Promise<void>((finished) => {
+            run().then(
+              (value) => resolve(holdUntilDone(value as AsyncIterable<unknown>, signal, finished) as T),
+              (err) => {
+                finished();
+                reject(err);
+              },
+            );
+          }),
+      ).catch(reject);
+    });
   }
 
   async #throughBulkhead<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
@@ -255,6 +272,43 @@ export class ProviderPolicy {
       unlink();
     }
   }
+}
+
+/**
+ * Passes a stream through and calls `done` once, when it ended, failed, was closed by its consumer, or `signal`
+ * aborted (a consumer that never starts iterating would otherwise hold the slot forever).
+ */
+function holdUntilDone<C>(chunks: AsyncIterable<C>, signal: AbortSignal, done: () => void): AsyncIterable<C> {
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    signal.removeEventListener("abort", release);
+    done();
+  };
+  if (signal.aborted) release();
+  else signal.addEventListener("abort", release, { once: true });
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<C> {
+      const it = chunks[Symbol.asyncIterator]();
+      return {
+        async next() {
+          try {
+            const r = await it.next();
+            if (r.done) release();
+            return r;
+          } catch (err) {
+            release();
+            throw err;
+          }
+        },
+        async return(value?: unknown) {
+          release();
+          return it.return ? await it.return(value) : { done: true, value: value as C };
+        },
+      };
+    },
+  };
 }
 
 /** Aborts `child` when `parent` aborts; returns the function that undoes the link. */

@@ -241,3 +241,29 @@ Deno.test("fallback chain: a failing provider's calls go to the next route; serv
   const err = await none.invoker.complete([route(west)], makeCall("z")).catch((e) => e);
   assert.ok(err instanceof ProviderError && err.status === 500);
 });
+
+Deno.test("a stream holds its bulkhead slot until its last chunk, or until its caller leaves", async () => {
+  // ~20 tokens at 50 tokens/s: each stream lasts ~400 ms after it was accepted.
+  const slow = simProvider("slow", { ttftMs: 5, tokensPerSecond: 50, completionTokens: 20 });
+  const { invoker, policies } = makeInvoker(policyConfig({
+    retry: { maxRetries: 0 },
+    bulkhead: { maxConcurrent: 1, maxQueue: 0 },
+  }));
+  const first = await invoker.stream([route(slow)], makeCall("one", { stream: true }));
+  assert.deepEqual(policies.for("slow").load, { active: 1, queued: 0 }, "accepted, not yet read: still in flight");
+  const refused = await invoker.stream([route(slow)], makeCall("two", { stream: true })).catch((e) => e);
+  assert.ok(refused instanceof OverloadedError, "the open stream still holds the only slot");
+  for await (const _ of first.chunks) { /* read to the end */ }
+  assert.deepEqual(policies.for("slow").load, { active: 0, queued: 0 });
+
+  // A consumer that stops early, and a caller that goes away before reading, both give the slot back.
+  const second = await invoker.stream([route(slow)], makeCall("three", { stream: true }));
+  for await (const _ of second.chunks) break;
+  assert.deepEqual(policies.for("slow").load, { active: 0, queued: 0 });
+  const client = new AbortController();
+  await invoker.stream([route(slow)], makeCall("four", { stream: true, signal: client.signal }));
+  assert.equal(policies.for("slow").load.active, 1);
+  client.abort(new DOMException("gone", "AbortError"));
+  await sleep(1);
+  assert.equal(policies.for("slow").load.active, 0);
+});
