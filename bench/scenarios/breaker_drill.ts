@@ -23,6 +23,7 @@ const scenario: Scenario = defineScenario({
     { atS: 18, sim: { model: "sim-small", error_rate: 0 }, note: "sim-small recovers" },
   ],
   // A third of the run, half the traffic fails by design; the drill checks that failures stay fast.
-  slo: { p99Ms: 1500, maxErrorRate: 0.3 },
+  // sim-large shares nothing with the failing model but the provider: its requests must all succeed.
+  slo: { p99Ms: 1500, maxErrorRate: 0.3, tags: { "model:sim-large": { maxErrorRate: 0.01, p99Ms: 1500 } } },
 });
 export default scenario;

@@ -146,10 +146,10 @@ export async function main(args: string[]): Promise<number> {
   let tolerance: number | undefined;
   let alpha: number | undefined;
   try {
-    const slo: Partial<Slo> = {};
+    const slo: Partial<Record<Exclude<keyof Slo, "tags">, number>> = {};
     for (const [key, raw] of parsePairs("slo", values.slo)) {
       if (!SLO_KEYS.has(key)) throw new UsageError(`--slo: unknown threshold "${key}"; use one of ${[...SLO_KEYS]}`);
-      slo[key as keyof Slo] = parseNumber(`slo ${key}`, raw);
+      slo[key as Exclude<keyof Slo, "tags">] = parseNumber(`slo ${key}`, raw);
     }
     scenario = applyOverrides(await loadScenario(name), {
       durationS: parseNumber("duration", values.duration),

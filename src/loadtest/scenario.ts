@@ -87,6 +87,19 @@ export const sloSchema = z.strictObject({
   maxDroppedRate: z.number().min(0).max(1).optional(),
   /** 95th percentile of time to first token of streamed requests. */
   ttftP95Ms: z.number().positive().optional(),
+  /**
+   * Thresholds for one tag of the results, e.g. `{ "model:sim-large": { maxErrorRate: 0.01 } }`: the part of the
+   * traffic a drill must leave unharmed.
+   */
+  tags: z.record(
+    z.string().regex(/^(status|cache|agent|model|stream):.+$/, "tags look like model:sim-large or agent:planner"),
+    z.strictObject({
+      p50Ms: z.number().positive().optional(),
+      p95Ms: z.number().positive().optional(),
+      p99Ms: z.number().positive().optional(),
+      maxErrorRate: z.number().min(0).max(1).optional(),
+    }),
+  ).optional(),
 });
 
 /** Settings for the gateway that `load run` starts itself when no `--target` is given. */

@@ -17,7 +17,7 @@ import { mannWhitneyGreater, median } from "./stats.ts";
 /** Checks every threshold the scenario sets. */
 export function evaluateSlo(
   slo: Slo,
-  result: Pick<RunResult, "latencyMs" | "totals" | "ttftMs">,
+  result: Pick<RunResult, "latencyMs" | "totals" | "ttftMs"> & Partial<Pick<RunResult, "tags">>,
 ): { passed: boolean; checks: SloCheck[] } {
   const checks: SloCheck[] = [];
   const max = (name: string, label: string, threshold: number | undefined, actual: number) => {
@@ -39,6 +39,22 @@ export function evaluateSlo(
   if (slo.ttftP95Ms !== undefined) {
     const ttft = result.ttftMs.count === 0 ? Number.POSITIVE_INFINITY : result.ttftMs.p95;
     max("ttftP95Ms", "p95 time to first token (ms) ≤", slo.ttftP95Ms, ttft);
+  }
+  for (const [tag, limits] of Object.entries(slo.tags ?? {})) {
+    const stats = result.tags?.[tag];
+    // A tag that never occurred has no traffic to protect; its thresholds cannot fail, but say so in the label.
+    const seen = stats !== undefined && stats.count > 0;
+    const suffix = seen ? "" : " (no requests)";
+    const lat = (v: number) => seen ? v : 0;
+    max(`${tag}.p50Ms`, `${tag} p50 latency (ms)${suffix} ≤`, limits.p50Ms, lat(stats?.latencyMs.p50 ?? 0));
+    max(`${tag}.p95Ms`, `${tag} p95 latency (ms)${suffix} ≤`, limits.p95Ms, lat(stats?.latencyMs.p95 ?? 0));
+    max(`${tag}.p99Ms`, `${tag} p99 latency (ms)${suffix} ≤`, limits.p99Ms, lat(stats?.latencyMs.p99 ?? 0));
+    max(
+      `${tag}.maxErrorRate`,
+      `${tag} error rate${suffix} ≤`,
+      limits.maxErrorRate,
+      seen ? stats.errors / stats.count : 0,
+    );
   }
   for (const c of checks) if (!Number.isFinite(c.actual)) c.actual = -1;
   return { passed: checks.every((c) => c.passed), checks };

@@ -93,6 +93,20 @@ Deno.test("SLO checks: every threshold, and a run without answers never passes l
     "minCacheHitRate",
     "ttftP95Ms",
   ]);
+  const tagged = evaluateSlo(
+    { tags: { "model:b": { maxErrorRate: 0.01, p95Ms: 50 }, "model:c": { maxErrorRate: 0 } } },
+    {
+      ...result,
+      tags: {
+        "model:b": { count: 50, errors: 1, latencyMs: h.summary() },
+      },
+    },
+  );
+  assert.deepEqual(tagged.checks.map((c) => [c.name, c.passed]), [
+    ["model:b.p95Ms", false],
+    ["model:b.maxErrorRate", false],
+    ["model:c.maxErrorRate", true],
+  ]);
   const empty = evaluateSlo({ p99Ms: 1000 }, {
     latencyMs: new LatencyHistogram().summary(),
     totals: { ...totals, requests: 0 },
