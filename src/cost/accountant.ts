@@ -203,14 +203,16 @@ export class CostAccountant implements CostTracker {
     }, this.#redis);
 
     if (this.#redis) {
+      const redis = this.#redis;
+      m.createObservableGauge("amas_cost_redis_pending_fields", {
+        description: "cost increments waiting for the next push to Redis (grows while Redis is unreachable)",
+      }).addCallback((r) => r.observe(redis.pendingFields));
+      m.createObservableCounter("amas_cost_redis_dropped_increments", {
+        description: "cost increments dropped because Redis stayed unreachable past cost.maxPendingFields",
+      }).addCallback((r) => r.observe(redis.dropped));
       this.#timer = setInterval(() => void this.flush(), config.flushMs);
       Deno.unrefTimer(this.#timer);
     }
-  }
-
-  /** Whether cluster totals go to Redis. */
-  get clustered(): boolean {
-    return this.#redis !== undefined;
   }
 
   checkBudget(call: ChatCall): Promise<void> {

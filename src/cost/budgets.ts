@@ -68,11 +68,6 @@ export class Budgets {
     this.#redis = redis;
   }
 
-  /** Whether any budget is configured. */
-  get any(): boolean {
-    return Object.keys(this.#config.tenants).length + Object.keys(this.#config.agents).length > 0;
-  }
-
   /** The budgets that apply to a tenant's agent. */
   applicable(tenant: string, agent: string): AppliedBudget[] {
     const out: AppliedBudget[] = [];

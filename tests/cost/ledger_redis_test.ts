@@ -39,11 +39,14 @@ const completion: ChatCompletion = {
   usage: USAGE,
 };
 
-function accountant(overrides: Record<string, unknown>, extra: { redisUrl?: string; now?: () => number } = {}) {
+function accountant(
+  overrides: Record<string, unknown>,
+  extra: { redisUrl?: string; now?: () => number; telemetry?: Telemetry } = {},
+) {
   const config = costConfigSchema.parse({ flushMs: 60_000, ...overrides });
   return new CostAccountant({
     config,
-    telemetry: new Telemetry({ serviceName: "cost-test" }),
+    telemetry: extra.telemetry ?? new Telemetry({ serviceName: "cost-test" }),
     logger: new Logger("error"),
     redis: extra.redisUrl ? new NodeRedisCommands(extra.redisUrl, { timeoutMs: 500 }) : undefined,
     now: extra.now,
@@ -88,7 +91,12 @@ Deno.test("windows select the buckets they cover; groups and savings add up", as
 Deno.test("redis: replicas share totals and budgets; an outage keeps counting and loses nothing", async () => {
   await using redis = await TestRedis.start();
   const budgets = { tenants: { t1: { daily: { hard: 0.003 } } } };
-  const a = accountant({ budgets }, { redisUrl: redis.url });
+  const telemetry = new Telemetry({ serviceName: "cost-test" });
+  const metric = async (name: string) => {
+    const line = (await telemetry.prometheusText()).split("\n").find((l) => l.startsWith(name + " "));
+    return Number(line?.split(" ")[1] ?? NaN);
+  };
+  const a = accountant({ budgets }, { redisUrl: redis.url, telemetry });
   const b = accountant({ budgets }, { redisUrl: redis.url });
   try {
     for (let i = 0; i < 3; i++) a.record(call("t1", "x"), completion, "upstream");
@@ -121,6 +129,8 @@ Deno.test("redis: replicas share totals and budgets; an outage keeps counting an
     assert.equal(degraded.source, "memory");
     assert.match(degraded.degraded ?? "", /redis unavailable/);
     assert.equal(degraded.totals.requests, 5, "this replica's own 3 + 2 (B's 2 are in B's memory)");
+    assert.ok(await metric("amas_cost_redis_pending_fields") > 0, "the outage's increments wait");
+    assert.ok(await metric("amas_cost_redis_flush_failures_total") >= 1);
 
     await redis.restart(); // an empty server: only what was pending arrives
     await until("the outage's increments reach redis", async () => {
@@ -128,6 +138,8 @@ Deno.test("redis: replicas share totals and budgets; an outage keeps counting an
       const s = await a.summary("agent", day, { admin: true });
       return s.source === "redis" && s.totals.requests === 2;
     });
+    assert.equal(await metric("amas_cost_redis_pending_fields"), 0);
+    assert.equal(await metric("amas_cost_redis_dropped_increments_total"), 0);
     const after = await b.summary("agent", day, { admin: true });
     assert.deepEqual(after.groups.map((g) => `${g.tenant}/${g.key}:${g.requests}`), ["t2/during-outage:2"]);
   } finally {
