@@ -106,6 +106,7 @@ export function parseObjects(text: string, source: string): K8sObject[] {
     if (!value.apiVersion || !value.kind || !value.metadata?.name) {
       throw new Error(`${source}: every document needs apiVersion, kind and metadata.name`);
     }
+    ORIGINAL_NAMESPACE.set(value, value.metadata.namespace ?? "default");
     out.push(value);
   }
   return out;
@@ -271,28 +272,38 @@ export function applyJson6902(doc: Record<string, unknown>, ops: Record<string, 
   }
 }
 
+/** Each object's namespace as written in its source file ("default" when none), kept across layers. */
+const ORIGINAL_NAMESPACE = new WeakMap<object, string>();
+/** RoleBinding subjects that kustomize already moved along with their ServiceAccount. */
+const TRACKED_SUBJECTS = new WeakSet<object>();
+
 /**
- * kustomize 5's namespace transformer: namespaced objects get the namespace, Namespace objects are renamed, and a
- * ServiceAccount subject of a (Cluster)RoleBinding moves along when a ServiceAccount of that name is among the
- * objects and the subject named its namespace before the move (no namespace counts as "default").
+ * kustomize 5's namespace transformer: namespaced objects get the namespace and Namespace objects are renamed. A
+ * ServiceAccount subject of a (Cluster)RoleBinding follows its ServiceAccount (kustomize's name references) when
+ * the account is among the objects and the subject named the account's namespace as written in its file (none
+ * counts as "default"); once moved, it keeps following in later layers. `kubectl kustomize` agrees on the cases in
+ * kustomize_test.ts (checked there when kubectl is installed).
  */
 function setNamespace(objects: K8sObject[], ns: string): void {
-  const accounts = new Map<string, Set<string>>();
-  for (const o of objects) {
-    if (o.kind !== "ServiceAccount") continue;
-    const set = accounts.get(o.metadata.name) ?? new Set<string>();
-    set.add(o.metadata.namespace ?? "default");
-    accounts.set(o.metadata.name, set);
-  }
+  const accounts = new Map<string, string>();
+  for (const o of objects) if (o.kind === "ServiceAccount") accounts.set(o.metadata.name, originalNamespace(o));
   for (const o of objects) {
     if (o.kind === "Namespace") o.metadata.name = ns;
     else if (!CLUSTER_SCOPED.has(o.kind)) o.metadata.namespace = ns;
     if (o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding") {
       for (const s of (o.subjects ?? []) as JsonObject[]) {
-        if (s.kind === "ServiceAccount" && accounts.get(s.name as string)?.has(s.namespace as string)) s.namespace = ns;
+        if (s.kind !== "ServiceAccount" || !accounts.has(s.name as string)) continue;
+        if (TRACKED_SUBJECTS.has(s) || accounts.get(s.name as string) === s.namespace) {
+          s.namespace = ns;
+          TRACKED_SUBJECTS.add(s);
+        }
       }
     }
   }
+}
+
+function originalNamespace(o: K8sObject): string {
+  return ORIGINAL_NAMESPACE.get(o) ?? "default";
 }
 
 /** The pod spec of a workload, if it has one. */

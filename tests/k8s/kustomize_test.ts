@@ -56,6 +56,7 @@ subjects:
   - {kind: ServiceAccount, name: sa, namespace: default}
   - {kind: ServiceAccount, name: sa, namespace: elsewhere}
   - {kind: ServiceAccount, name: nosa, namespace: default}
+  - {kind: ServiceAccount, name: sa, namespace: base-ns}
 ---
 apiVersion: v1
 kind: ServiceAccount
@@ -135,9 +136,14 @@ spec:
     for (const o of over.filter((o) => o.kind !== "Namespace")) assert.equal(o.metadata.namespace, "over-ns");
     for (const o of over) assert.equal(o.metadata.labels?.env, "test");
     const rb = over.find((o) => o.kind === "RoleBinding")! as Any;
-    // A subject of a ServiceAccount in the set moves along from "default" (base) and then from base-ns (overlay);
-    // another namespace, or an account not in the set, does not.
-    assert.deepEqual(rb.subjects.map((s: { namespace: string }) => s.namespace), ["over-ns", "elsewhere", "default"]);
+    // A subject of a ServiceAccount in the set follows it when it named the account's namespace as written ("default":
+    // none); another namespace, an account not in the set, or a literal base-ns (never matched) does not.
+    assert.deepEqual(rb.subjects.map((s: { namespace: string }) => s.namespace), [
+      "over-ns",
+      "elsewhere",
+      "default",
+      "base-ns",
+    ]);
     const so = over.find((o) => o.kind === "ScaledObject")! as Any;
     assert.equal(so.spec.triggers[0].metadata.value, "80");
   } finally {

@@ -92,6 +92,11 @@ Deno.test({
     });
     await prom.waitForTargetsUp();
 
+    // Idle (no chat request yet): every KEDA query still yields exactly one sample, 0 (the `or vector(0)` guard).
+    const triggers = sources.filter((x) => x.kind === "trigger");
+    assert.equal(triggers.length, 3);
+    for (const t of triggers) assert.equal(await prom.scalar(t.expr), 0, `${t.where} idle`);
+
     // Load: closed model, CONCURRENCY virtual users; 1 in 5 requests streams; 1 in 4 repeats a prompt (cache hit).
     const sent: { t: number; status: number }[] = [];
     const stopAt = Date.now() + LOAD_SECONDS * 1000;
@@ -152,6 +157,14 @@ Deno.test({
     for (const s of sources) await evaluate(s);
     const tookMs = Date.now() - t;
     await Promise.all(users);
+
+    // Quiet after traffic: the latency buckets exist but no longer grow, so histogram_quantile is NaN, which the
+    // trigger's `>= 0` guard turns into 0. A 3 s window stands in for the 2 m one (same shape, shorter wait).
+    await new Promise((r) => setTimeout(r, 4000));
+    const latency = triggers.find((x) => x.where.endsWith("p95-latency"))!.expr.replace("[2m]", "[3s]");
+    const inner = /^sum\((histogram_quantile\(.*\)) >= 0\) or vector\(0\)$/.exec(latency)![1];
+    assert.ok(Number.isNaN(await prom.scalar(inner)), "unguarded: NaN when the buckets stop growing");
+    assert.equal(await prom.scalar(latency), 0, "guarded: one sample, 0");
 
     // Magnitudes of the triggers against what was sent: /v1 requests in the last minute / 60 s.
     const lastMinute = sent.filter((x) => x.t >= t - 60_000 && x.t <= t).length / 60;
