@@ -134,8 +134,9 @@ export function createResilience(deps: ResilienceDeps): Resilience {
         window_seconds: 60,
         tenant_default: config.rateLimits.tenant,
         agent_default: config.rateLimits.agent,
-        tenants: config.rateLimits.tenants,
-        agents: config.rateLimits.agents,
+        // Only the caller's own named limits: another tenant's name and limits are not its business.
+        tenants: pick(config.rateLimits.tenants, (name) => name === tenant),
+        agents: pick(config.rateLimits.agents, (name) => !name.includes("/") || name.startsWith(`${tenant}/`)),
         yours: limiter?.limitsFor(tenant, agent),
       },
       admission: {
@@ -177,6 +178,10 @@ export function createResilience(deps: ResilienceDeps): Resilience {
       await Promise.resolve();
     },
   };
+}
+
+function pick<V>(record: Record<string, V>, keep: (key: string) => boolean): Record<string, V> {
+  return Object.fromEntries(Object.entries(record).filter(([k]) => keep(k)));
 }
 
 function round(x: number): number {

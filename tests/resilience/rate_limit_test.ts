@@ -67,6 +67,11 @@ Deno.test("requests per minute per agent and per tenant; 429 carries Retry-After
   assert.equal(report.rate_limits.backend, "memory");
   assert.equal(report.rate_limits.yours.agent_requests, 3);
   assert.equal(report.rate_limits.yours.tenant_requests, 6);
+  assert.deepEqual(Object.keys(report.rate_limits.tenants), ["acme"]);
+  const theirs = await (await fetch(`${gw.url}/v1/resilience`, { headers: { authorization: "Bearer sk-globex-02" } }))
+    .json();
+  assert.deepEqual(theirs.rate_limits.tenants, {}, "globex does not see acme's limits");
+  assert.deepEqual(theirs.rate_limits.agents, {});
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
   assert.equal(metricValue(metrics, "amas_rate_limit_rejections_total", { reason: "agent_requests" }), 2);
   assert.equal(metricValue(metrics, "amas_rate_limit_rejections_total", { reason: "tenant_requests" }), 1);
