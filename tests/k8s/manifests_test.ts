@@ -248,6 +248,14 @@ for (const overlay of OVERLAYS) {
       const target = find(objs, "Deployment", spec.scaleTargetRef.name);
       assert.ok(spec.minReplicaCount >= 1 && spec.minReplicaCount < spec.maxReplicaCount);
       assert.ok(spec.fallback.replicas >= spec.minReplicaCount && spec.fallback.replicas <= spec.maxReplicaCount);
+      // KEDA's admission webhook (2.17+) accepts a fallback only with at least one AverageValue trigger that is
+      // not CPU/memory; the fallback only ever acts on those triggers.
+      assert.ok(
+        spec.triggers.some((t: Any) =>
+          !["cpu", "memory"].includes(t.type) && (t.metricType ?? "AverageValue") === "AverageValue"
+        ),
+        `${so.metadata.name}: a fallback needs an AverageValue trigger`,
+      );
       for (const t of spec.triggers) {
         if (t.type === "prometheus") {
           // The KEDA schema accepts a prometheus trigger without a query (PITFALLS.md): check it here.
