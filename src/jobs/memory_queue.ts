@@ -63,7 +63,9 @@ export class MemoryJobQueue implements JobQueue {
 
   get(id: string): Promise<JobRecord | undefined> {
     const entry = this.#jobs.get(id);
-    if (!entry || entry.expiresAt <= Date.now()) return Promise.resolve(undefined);
+    // The TTL is the result's: a job still waiting or running is always visible.
+    const unfinished = entry?.job.status === "queued" || entry?.job.status === "running";
+    if (!entry || (!unfinished && entry.expiresAt <= Date.now())) return Promise.resolve(undefined);
     return Promise.resolve(structuredClone(entry.job));
   }
 
