@@ -29,7 +29,7 @@ export interface RoutingDeps {
   deployments: Record<string, DeploymentConfig>;
   registry: ProviderRegistry;
   telemetry: Telemetry;
-  /** Breaker health (the resilience layer's `ProviderHealth` fits); settable later with `router.setHealth`. */
+  /** Breaker health: {@linkcode resilienceHealth} of the resilience layer's policies (no breakers when absent). */
   health?: DeploymentHealth;
 }
 

@@ -78,7 +78,7 @@ export interface RoutingSnapshot {
 export class DeploymentRouter implements Router {
   #registry: ProviderRegistry;
   #routing: RoutingConfig;
-  #health: DeploymentHealth;
+  readonly #health: DeploymentHealth;
   #metrics?: RoutingMetrics;
   #now: () => number;
   #random: () => number;
@@ -122,16 +122,6 @@ export class DeploymentRouter implements Router {
         labels: candidates.map((c) => ({ model, deployment: c.deployment.name, policy: config.policy })),
       });
     }
-  }
-
-  /** Uses `health` for breaker states from now on (the resilience layer may be built after the router). */
-  setHealth(health: DeploymentHealth): void {
-    this.#health = health;
-  }
-
-  /** The model names this router balances. */
-  models(): string[] {
-    return [...this.#models.keys()];
   }
 
   /** The routes of a call, best first. */
