@@ -292,6 +292,21 @@ export class CostAccountant implements CostTracker {
       this.#m.saved.add(savedUsd, { reason: source });
     }
     if (tokens.estimated) this.#m.estimated.add(1, { model: modelLabel });
+    // The per-request record, for audits (AMAS_LOG_LEVEL=debug); the client has the same number in x-amas-cost-usd.
+    this.#logger.debug("request priced", {
+      requestId: call.requestId,
+      tenant: call.tenant,
+      agent: call.agentId,
+      model,
+      pricedModel,
+      source,
+      priceSource: priced.source,
+      inputTokens: tokens.input,
+      outputTokens: tokens.output,
+      estimated: tokens.estimated,
+      costUsd,
+      savedUsd,
+    });
 
     return {
       costUsd,
