@@ -14,6 +14,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import process from "node:process";
 import { defineScenario, type RunResult, runScenario } from "../src/loadtest/mod.ts";
 
 const SERVER = `Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: ({ port }) => console.log(port) },
@@ -45,17 +46,26 @@ async function startServer(): Promise<{ url: string; stop(): Promise<void> }> {
   };
 }
 
-/** One wrk run; its requests/second. */
-async function runWrk(url: string, seconds: number, connections: number): Promise<number> {
-  const out = await new Deno.Command("wrk", {
-    args: ["-t2", `-c${connections}`, `-d${seconds}s`, `${url}/`],
+/** A measured run: requests per second and CPU seconds spent per request by the load generator itself. */
+interface Measured {
+  rps: number;
+  cpuUsPerRequest: number;
+}
+
+/** One wrk run (timed by bash for its CPU use). */
+async function runWrk(url: string, seconds: number, connections: number): Promise<Measured> {
+  const out = await new Deno.Command("bash", {
+    args: ["-c", `TIMEFORMAT="cpu %U %S"; time wrk -t2 -c${connections} -d${seconds}s ${url}/`],
     stdout: "piped",
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(out.stdout);
+  const err = new TextDecoder().decode(out.stderr);
   const m = /Requests\/sec:\s+([0-9.]+)/.exec(text);
-  if (!out.success || !m) throw new Error(`wrk failed: ${new TextDecoder().decode(out.stderr)}${text}`);
-  return Number(m[1]);
+  const total = /(\d+) requests in/.exec(text);
+  const cpu = /cpu ([0-9.]+) ([0-9.]+)/.exec(err);
+  if (!out.success || !m || !total || !cpu) throw new Error(`wrk failed: ${err}${text}`);
+  return { rps: Number(m[1]), cpuUsPerRequest: ((Number(cpu[1]) + Number(cpu[2])) * 1e6) / Number(total[1]) };
 }
 
 /** The generator's scenario for a static endpoint: closed model, no think time. */
@@ -69,30 +79,46 @@ function ceilingScenario(seconds: number, vus: number) {
   });
 }
 
-/** One generator run in this thread; its completed requests/second. */
-async function runGenerator(url: string, seconds: number, connections: number): Promise<RunResult> {
-  return await runScenario(ceilingScenario(seconds, connections), { targetUrl: url });
+/** One generator run in this thread; its completed requests/second and CPU per request (this process). */
+async function runGenerator(url: string, seconds: number, connections: number): Promise<Measured> {
+  const before = process.cpuUsage();
+  const result: RunResult = await runScenario(ceilingScenario(seconds, connections), { targetUrl: url });
+  const used = process.cpuUsage(before);
+  return { rps: result.totals.rps, cpuUsPerRequest: (used.user + used.system) / Math.max(1, result.totals.requests) };
 }
 
 /** One generator run split over `workers` Web Workers (src/loadtest/worker.ts); the summed requests/second. */
-async function runGeneratorWorkers(url: string, seconds: number, connections: number, workers: number) {
+async function runGeneratorWorkers(
+  url: string,
+  seconds: number,
+  connections: number,
+  workers: number,
+): Promise<Measured> {
+  const before = process.cpuUsage();
   const per = Math.max(1, Math.round(connections / workers));
-  const results = await Promise.all(Array.from({ length: workers }, () =>
-    new Promise<number>((resolve, reject) => {
-      const worker = new Worker(new URL("../src/loadtest/worker.ts", import.meta.url), { type: "module" });
-      worker.onmessage = (e: MessageEvent<{ result?: RunResult; error?: string }>) => {
-        worker.terminate();
-        if (e.data.error) reject(new Error(e.data.error));
-        else resolve(e.data.result!.totals.rps);
-      };
-      worker.onerror = (e) => {
-        e.preventDefault();
-        worker.terminate();
-        reject(new Error(e.message));
-      };
-      worker.postMessage({ scenario: ceilingScenario(seconds, per), targetUrl: url });
-    })));
-  return results.reduce((a, b) => a + b, 0);
+  const results = await Promise.all(
+    Array.from({ length: workers }, () =>
+      new Promise<RunResult["totals"]>((resolve, reject) => {
+        const worker = new Worker(new URL("../src/loadtest/worker.ts", import.meta.url), { type: "module" });
+        worker.onmessage = (e: MessageEvent<{ result?: RunResult; error?: string }>) => {
+          worker.terminate();
+          if (e.data.error) reject(new Error(e.data.error));
+          else resolve(e.data.result!.totals);
+        };
+        worker.onerror = (e) => {
+          e.preventDefault();
+          worker.terminate();
+          reject(new Error(e.message));
+        };
+        worker.postMessage({ scenario: ceilingScenario(seconds, per), targetUrl: url });
+      })),
+  );
+  const used = process.cpuUsage(before);
+  const requests = results.reduce((a, b) => a + b.requests, 0);
+  return {
+    rps: results.reduce((a, b) => a + b.rps, 0),
+    cpuUsPerRequest: (used.user + used.system) / Math.max(1, requests),
+  };
 }
 
 function median(values: number[]): number {
@@ -115,37 +141,51 @@ async function main(): Promise<void> {
   const connections = Number(values.connections);
   const workers = Number(values.workers);
   const server = await startServer();
-  const wrk: number[] = [];
-  const ours: number[] = [];
+  const wrk: Measured[] = [];
+  const ours: Measured[] = [];
   try {
     // Warm both paths (JIT, connection setup) before measuring.
     await runWrk(server.url, 1, connections);
     await runGenerator(server.url, 1, connections);
     for (let round = 1; round <= rounds; round++) {
-      wrk.push(await runWrk(server.url, seconds, connections));
-      const rps = workers > 1
+      const w = await runWrk(server.url, seconds, connections);
+      const o = workers > 1
         ? await runGeneratorWorkers(server.url, seconds, connections, workers)
-        : (await runGenerator(server.url, seconds, connections)).totals.rps;
-      ours.push(rps);
+        : await runGenerator(server.url, seconds, connections);
+      wrk.push(w);
+      ours.push(o);
       console.log(
-        `round ${round}: wrk ${wrk[round - 1].toFixed(0)} req/s   amas loadgen ${rps.toFixed(0)} req/s   ` +
-          `ratio ${(rps / wrk[round - 1] * 100).toFixed(1)} %`,
+        `round ${round}: wrk ${w.rps.toFixed(0)} req/s (${w.cpuUsPerRequest.toFixed(1)} µs CPU/req)   ` +
+          `amas loadgen ${o.rps.toFixed(0)} req/s (${o.cpuUsPerRequest.toFixed(1)} µs CPU/req)   ` +
+          `ratio ${(o.rps / w.rps * 100).toFixed(1)} %`,
       );
     }
   } finally {
     await server.stop();
   }
-  const w = median(wrk);
-  const o = median(ours);
-  const paired = median(ours.map((rps, i) => rps / wrk[i]));
+  const wRps = median(wrk.map((m) => m.rps));
+  const oRps = median(ours.map((m) => m.rps));
+  const paired = median(ours.map((o, i) => o.rps / wrk[i].rps));
+  const wCpu = median(wrk.map((m) => m.cpuUsPerRequest));
+  const oCpu = median(ours.map((m) => m.cpuUsPerRequest));
   console.log(
     `\nstatic hello endpoint, ${connections} keep-alive connections, ${seconds} s per run, median of ${rounds} ` +
       `alternating rounds (generator workers: ${workers})`,
   );
-  console.log(`  wrk (C, 2 threads)    ${w.toFixed(0).padStart(8)} req/s`);
-  console.log(`  amas load generator   ${o.toFixed(0).padStart(8)} req/s`);
-  console.log(`  ratio of medians      ${(o / w * 100).toFixed(1).padStart(8)} %`);
+  console.log(
+    `  wrk (C, 2 threads)    ${wRps.toFixed(0).padStart(8)} req/s   ${wCpu.toFixed(1).padStart(6)} µs CPU per request`,
+  );
+  console.log(
+    `  amas load generator   ${oRps.toFixed(0).padStart(8)} req/s   ${oCpu.toFixed(1).padStart(6)} µs CPU per request`,
+  );
+  console.log(`  ratio of medians      ${(oRps / wRps * 100).toFixed(1).padStart(8)} %`);
   console.log(`  median paired ratio   ${(paired * 100).toFixed(1).padStart(8)} %   (target ≥ 60 %)`);
+  console.log(
+    `  per CPU-second        ${
+      (wCpu / oCpu * 100).toFixed(1).padStart(8)
+    } %   (requests one CPU-second of the generator ` +
+      `sends, relative to wrk: independent of how busy the machine is)`,
+  );
 }
 
 if (import.meta.main) await main();

@@ -106,10 +106,10 @@ class Connection {
     // Bytes already scanned, relative to #start (#fill may move the data to the front of the buffer).
     let scanned = 0;
     while (true) {
-      for (let i = this.#start + Math.max(scanned, 3); i < this.#end; i++) {
-        if (
-          this.#buf[i] === 10 && this.#buf[i - 1] === 13 && this.#buf[i - 2] === 10 && this.#buf[i - 3] === 13
-        ) {
+      // Native indexOf finds each LF; only those are checked for the CR LF CR LF that ends the head.
+      const view = this.#buf.subarray(0, this.#end);
+      for (let i = view.indexOf(10, this.#start + Math.max(scanned, 3)); i >= 0; i = view.indexOf(10, i + 1)) {
+        if (this.#buf[i - 1] === 13 && this.#buf[i - 2] === 10 && this.#buf[i - 3] === 13) {
           const at = performance.now();
           const text = latin1.decode(this.#buf.subarray(this.#start, i - 3));
           this.#start = i + 1;
