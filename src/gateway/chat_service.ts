@@ -14,6 +14,7 @@ import type {
   CostTracker,
   Deduplicator,
   RateLimiter,
+  RateLimitStatus,
   ResponseCache,
   Router,
   UpstreamAnswer,
@@ -46,6 +47,8 @@ export interface ChatOutcome {
   route?: Route;
   /** A stale cache entry answered because every upstream failed (`x-amas-stale: true`). */
   stale?: boolean;
+  /** What the rate limiter left the caller (`RateLimit-*` headers). */
+  rateLimit?: RateLimitStatus;
 }
 
 /** Runs chat calls through the stages. */
@@ -60,7 +63,7 @@ export class ChatService {
   async handle(call: ChatCall): Promise<ChatOutcome> {
     const { router, limiter, cost, cache, dedup } = this.#stages;
     const routes = router.candidates(call);
-    await limiter?.admit(call);
+    const rateLimit = (await limiter?.admit(call)) || undefined;
     await cost?.checkBudget(call);
 
     const servable = call.cacheMode !== "bypass" && call.cacheMode !== "refresh";
@@ -71,6 +74,7 @@ export class ChatService {
         return this.#present(call, { kind: "completion", completion: hit.completion }, hit.kind, {
           similarity: hit.similarity,
           cost: Promise.resolve(record),
+          rateLimit,
         });
       }
     }
@@ -90,7 +94,7 @@ export class ChatService {
       if (!shared && cache && call.cacheMode !== "bypass") cache.store(call, completion, { costUsd: record?.costUsd });
       return record;
     };
-    return this.#present(call, answer, status, { route, settle, stale: answer.stale });
+    return this.#present(call, answer, status, { route, settle, stale: answer.stale, rateLimit });
   }
 
   async #callUpstream(routes: Route[], call: ChatCall): Promise<UpstreamAnswer> {
@@ -112,11 +116,18 @@ export class ChatService {
       similarity?: number;
       route?: Route;
       stale?: boolean;
+      rateLimit?: RateLimitStatus;
       cost?: Promise<CostRecord | undefined>;
       settle?: (c: ChatCompletion) => CostRecord | undefined;
     },
   ): Promise<ChatOutcome> | ChatOutcome {
-    const base = { cache, similarity: extra.similarity, route: extra.route, ...(extra.stale ? { stale: true } : {}) };
+    const base = {
+      cache,
+      similarity: extra.similarity,
+      route: extra.route,
+      ...(extra.stale ? { stale: true } : {}),
+      ...(extra.rateLimit ? { rateLimit: extra.rateLimit } : {}),
+    };
     if (answer.kind === "completion") {
       const cost = extra.cost ?? Promise.resolve(extra.settle?.(answer.completion));
       if (!call.request.stream) return { ...base, completion: answer.completion, cost };

@@ -47,9 +47,19 @@ export interface ResponseCache {
   store(call: ChatCall, completion: ChatCompletion, meta?: { costUsd?: number }): void;
 }
 
-/** Rate limits per tenant and agent; throws a `RateLimitError` to reject. */
+/** The tightest limit an admitted call counted against, for the `RateLimit-*` response headers. */
+export interface RateLimitStatus {
+  limit: number;
+  remaining: number;
+  /** Seconds until the window resets. */
+  resetSeconds: number;
+  /** `RateLimit-Policy`, e.g. `100;w=60`. */
+  policy?: string;
+}
+
+/** Rate limits per tenant and agent; throws a `RateLimitError` to reject, may report what is left when it admits. */
 export interface RateLimiter {
-  admit(call: ChatCall): Promise<void>;
+  admit(call: ChatCall): Promise<void | RateLimitStatus>;
 }
 
 /** How a completion was obtained, for cost accounting. */

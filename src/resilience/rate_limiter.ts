@@ -10,7 +10,7 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { RedisClientType } from "redis";
 import { messageText } from "../gateway/chat_schema.ts";
-import type { ChatCall, RateLimiter } from "../gateway/stages.ts";
+import type { ChatCall, RateLimiter, RateLimitStatus } from "../gateway/stages.ts";
 import { RateLimitError } from "../errors.ts";
 import type { RateLimitsConfig } from "./config.ts";
 
@@ -89,7 +89,7 @@ export class TenantRateLimiter implements RateLimiter {
     };
   }
 
-  async admit(call: ChatCall): Promise<void> {
+  async admit(call: ChatCall): Promise<RateLimitStatus | undefined> {
     if (!this.#config.enabled) return;
     const limits = this.limitsFor(call.tenant, call.agentId);
     const tokens = estimateTokens(call, this.#config.defaultCompletionTokens);
@@ -105,7 +105,7 @@ export class TenantRateLimiter implements RateLimiter {
 
     const outcomes = await this.#consumeAll(checks);
     const rejected = outcomes.filter((o) => !o.allowed);
-    if (rejected.length === 0) return;
+    if (rejected.length === 0) return tightest(outcomes);
     // Give back everything this request counted (the store counts a rejected consume too): a rejected request
     // must use up no budget, or a burst past a limit would keep the caller locked out.
     await Promise.all(outcomes.map((o) => o.via.reward(o.check.key, o.check.points))).catch(() => {});
@@ -187,6 +187,25 @@ export class TenantRateLimiter implements RateLimiter {
     }
     return limiter;
   }
+}
+
+/** The limit closest to exhaustion (smallest share left), as the IETF draft reports one policy of several. */
+function tightest(outcomes: Outcome[]): RateLimitStatus {
+  let best = outcomes[0];
+  let bestShare = Infinity;
+  for (const o of outcomes) {
+    const share = Math.max(0, o.res.remainingPoints) / o.check.limit;
+    if (share < bestShare) {
+      best = o;
+      bestShare = share;
+    }
+  }
+  return {
+    limit: best.check.limit,
+    remaining: Math.max(0, best.res.remainingPoints),
+    resetSeconds: Math.max(1, Math.ceil(best.res.msBeforeNext / 1000)),
+    policy: `${best.check.limit};w=${WINDOW_SECONDS}`,
+  };
 }
 
 /** Rejects if `promise` has not settled within `ms`. */

@@ -31,14 +31,21 @@ Deno.test("requests per minute per agent and per tenant; 429 carries Retry-After
     },
   });
   const statuses: number[] = [];
+  const remaining: string[] = [];
   let rejected: Response | undefined;
   for (let i = 0; i < 5; i++) {
     const r = await send(gw.url, "sk-acme-0001", "bot");
     statuses.push(r.status);
+    if (r.status === 200) {
+      remaining.push(r.headers.get("ratelimit-remaining") ?? "");
+      assert.equal(r.headers.get("ratelimit-limit"), "3", "the agent's 3/min is the tightest limit");
+      assert.equal(r.headers.get("ratelimit-policy"), "3;w=60");
+    }
     if (r.status === 429 && !rejected) rejected = r;
     else await r.body?.cancel();
   }
   assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+  assert.deepEqual(remaining, ["2", "1", "0"], "successful answers carry RateLimit-* too");
   const body = await rejected!.json();
   assert.equal(body.error.type, "rate_limit_error");
   assert.equal(body.error.code, "agent_requests");

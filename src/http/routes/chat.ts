@@ -74,6 +74,12 @@ export function chatCompletions(deps: ChatRouteDeps) {
     const headers: Record<string, string> = { "x-amas-cache": outcome.cache };
     if (outcome.similarity !== undefined) headers["x-amas-cache-similarity"] = outcome.similarity.toFixed(4);
     if (outcome.stale) headers["x-amas-stale"] = "true";
+    if (outcome.rateLimit) {
+      headers["ratelimit-limit"] = String(outcome.rateLimit.limit);
+      headers["ratelimit-remaining"] = String(outcome.rateLimit.remaining);
+      headers["ratelimit-reset"] = String(outcome.rateLimit.resetSeconds);
+      if (outcome.rateLimit.policy) headers["ratelimit-policy"] = outcome.rateLimit.policy;
+    }
 
     if (outcome.completion) {
       const cost = await outcome.cost;
