@@ -62,9 +62,29 @@ type PendingOp =
   | { op: "delete"; id: string }
   | { op: "delete_namespace"; tenant: string; agentId?: string };
 
+// Shared by the scripts: the index key names of an entry, from its stored JSON (the same URI encoding as
+// encodeURIComponent), so that an id leaves the indexes of the namespace it leaves. The cache derives ids from
+// tenant-scoped keys, so ids never move between tenants in practice; this keeps namespace invalidation exact even if
+// they did (a stale index member could otherwise delete an entry now owned by another namespace).
+const UNINDEX = `
+local function enc(s)
+  return (string.gsub(s, "[^%w%-_%.!~%*'%(%)]", function(c) return string.format("%%%02X", string.byte(c)) end))
+end
+local function unindex(value, id, prefix)
+  local ok, o = pcall(cjson.decode, value)
+  if ok and type(o) == 'table' and type(o.tenant) == 'string' and type(o.agentId) == 'string' then
+    local t = enc(o.tenant)
+    redis.call('ZREM', prefix .. 'nt:' .. t, id)
+    redis.call('ZREM', prefix .. 'na:' .. t .. ':' .. enc(o.agentId), id)
+  end
+end
+`;
+
 // KEYS: entry, tenant index, agent index, tenant's agent set, stream.
-// ARGV: value, expiresAt, id, now, agent (encoded), maxlen, origin, change.
-const PUT_SCRIPT = `
+// ARGV: value, expiresAt, id, now, agent (encoded), maxlen, origin, change, key prefix.
+const PUT_SCRIPT = UNINDEX + `
+local old = redis.call('GET', KEYS[1])
+if old then unindex(old, ARGV[3], ARGV[9]) end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
 for i = 2, 3 do
   redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
@@ -78,22 +98,29 @@ if top[2] then redis.call('PEXPIREAT', KEYS[4], top[2]) end
 return redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'o', ARGV[7], 'c', ARGV[8])
 `;
 
-// KEYS: entry, stream. ARGV: maxlen, origin, change.
-const DELETE_SCRIPT = `
+// KEYS: entry, stream. ARGV: maxlen, origin, change, id, key prefix.
+const DELETE_SCRIPT = UNINDEX + `
+local old = redis.call('GET', KEYS[1])
+if old then unindex(old, ARGV[4], ARGV[5]) end
 local n = redis.call('DEL', KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'o', ARGV[2], 'c', ARGV[3])
 return n
 `;
 
 // KEYS: namespace index, tenant's agent set, stream.
-// ARGV: entry key prefix, maxlen, origin, change, 'tenant' | 'agent', agent index prefix of the tenant.
+// ARGV: entry key prefix, maxlen, origin, change, 'tenant' | 'agent', agent index prefix of the tenant, now,
+// tenant index. Members scored in the past are expired entries: their ids are not this namespace's any more.
 const DELETE_NAMESPACE_SCRIPT = `
-local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[7], '+inf')
 local n = 0
 for i = 1, #ids, 500 do
-  local batch = {}
-  for j = i, math.min(i + 499, #ids) do batch[#batch + 1] = ARGV[1] .. ids[j] end
-  n = n + redis.call('DEL', unpack(batch))
+  local keys, members = {}, {}
+  for j = i, math.min(i + 499, #ids) do
+    keys[#keys + 1] = ARGV[1] .. ids[j]
+    members[#members + 1] = ids[j]
+  end
+  n = n + redis.call('DEL', unpack(keys))
+  if ARGV[5] == 'agent' then redis.call('ZREM', ARGV[8], unpack(members)) end
 end
 redis.call('DEL', KEYS[1])
 if ARGV[5] == 'tenant' then
@@ -364,12 +391,12 @@ export class RemoteStore implements Store {
       return this.#timed(this.#backend.eval(
         PUT_SCRIPT,
         [`${p}e:${e.id}`, `${p}nt:${tenant}`, `${p}na:${tenant}:${agent}`, `${p}ag:${tenant}`, this.#stream],
-        [encodeEntry(e), String(e.expiresAt), e.id, String(Date.now()), agent, maxLen, this.origin, change],
+        [encodeEntry(e), String(e.expiresAt), e.id, String(Date.now()), agent, maxLen, this.origin, change, p],
       ));
     }
     if (op.op === "delete") {
       return this.#timed(
-        this.#backend.eval(DELETE_SCRIPT, [`${p}e:${op.id}`, this.#stream], [maxLen, this.origin, change]),
+        this.#backend.eval(DELETE_SCRIPT, [`${p}e:${op.id}`, this.#stream], [maxLen, this.origin, change, op.id, p]),
       );
     }
     const tenant = encodeURIComponent(op.tenant);
@@ -377,7 +404,16 @@ export class RemoteStore implements Store {
     return this.#timed(this.#backend.eval(
       DELETE_NAMESPACE_SCRIPT,
       [index, `${p}ag:${tenant}`, this.#stream],
-      [`${p}e:`, maxLen, this.origin, change, op.agentId === undefined ? "tenant" : "agent", `${p}na:${tenant}:`],
+      [
+        `${p}e:`,
+        maxLen,
+        this.origin,
+        change,
+        op.agentId === undefined ? "tenant" : "agent",
+        `${p}na:${tenant}:`,
+        String(Date.now()),
+        `${p}nt:${tenant}`,
+      ],
     ));
   }
 
