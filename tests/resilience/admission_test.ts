@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { AdmissionController, type ShedReason } from "../../src/resilience/admission.ts";
 import { OverloadedError } from "../../src/errors.ts";
-import { sleep } from "./helpers.ts";
+import { chatBody, postJson, startGateway } from "../support/gateway.ts";
+import { metricValue, sleep } from "./helpers.ts";
 
 async function warm(ctl: AdmissionController, serviceMs: number): Promise<void> {
   // 20 requests, two at a time, each holding its slot for `serviceMs`.
@@ -79,4 +80,38 @@ Deno.test("a full queue sheds with queue_full", async () => {
   release();
   (await waiting)();
   assert.equal(ctl.inFlight, 0);
+});
+
+Deno.test("through the gateway: a burst past the latency budget is shed at once with 503 + Retry-After", async () => {
+  await using gw = await startGateway({
+    env: { AMAS_LOG_LEVEL: "error", AMAS_CACHE_ENABLED: "false" },
+    overrides: { resilience: { admission: { maxInFlight: 2, maxQueue: 100, maxQueueWaitMs: 300, sloShedding: true } } },
+  });
+  // ~100 ms per request: two slots serve ~20 requests per second, so a 300 ms budget admits ~6 waiting ones.
+  gw.gateway.registry.sim.patch({ latency_ms: 100, jitter_ms: 0, tokens_per_second: 100_000 });
+  const send = (i: number) =>
+    postJson(`${gw.url}/v1/chat/completions`, chatBody(`slo ${i} ${crypto.randomUUID()}`), {
+      "x-amas-cache": "bypass",
+    });
+  for (let i = 0; i < 12; i++) await Promise.all([send(i), send(100 + i)].map(async (r) => (await r).body?.cancel()));
+  assert.ok(gw.gateway.admission.serviceTimeMs >= 90, `service time ${gw.gateway.admission.serviceTimeMs}`);
+
+  const t0 = performance.now();
+  const burst = await Promise.all(Array.from({ length: 30 }, async (_, i) => {
+    const r = await send(1000 + i);
+    const ms = performance.now() - t0;
+    const body = await r.json();
+    return { status: r.status, ms, code: body.error?.code, retryAfter: r.headers.get("retry-after") };
+  }));
+  const shed = burst.filter((b) => b.status === 503);
+  const served = burst.filter((b) => b.status === 200);
+  assert.ok(shed.length > 0 && served.length > 0, `statuses ${burst.map((b) => b.status)}`);
+  assert.ok(shed.every((b) => b.code === "slo" && Number(b.retryAfter) >= 1), JSON.stringify(shed[0]));
+  // Shed requests were told at once, not after waiting out the 300 ms budget: faster than those served.
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const shedMs = median(shed.map((b) => b.ms));
+  const servedMs = median(served.map((b) => b.ms));
+  assert.ok(shedMs < servedMs, `shed median ${shedMs.toFixed(0)} ms, served median ${servedMs.toFixed(0)} ms`);
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  assert.equal(metricValue(metrics, "amas_admission_shed_total", { reason: "slo" }), shed.length);
 });
