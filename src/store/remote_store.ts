@@ -131,6 +131,19 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'o', ARGV[3], 'c', ARGV
 return n
 `;
 
+/** Error codes that mean "not now" rather than "never": such a write waits in the buffer like an outage's. */
+const TRANSIENT_CODES = new Set(["LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "OOM"]);
+
+/**
+ * Whether Redis answered with an error reply (`ERR …`, `WRONGTYPE …`, possibly behind a client prefix), as opposed
+ * to not answering (socket closed, timeout, HTTP failure) or answering "not now".
+ */
+export function isRejection(err: unknown): boolean {
+  const message = (err as Error)?.message ?? "";
+  const code = /^([A-Z][A-Z_]{2,}) /.exec(message)?.[1];
+  return code !== undefined && !TRANSIENT_CODES.has(code);
+}
+
 /** Orders two stream ids (`ms-seq`). */
 export function compareStreamIds(a: string, b: string): number {
   const [am, as = "0"] = a.split("-");
@@ -162,6 +175,8 @@ export class RemoteStore implements Store {
   #connected = false;
   #buffer: PendingOp[] = [];
   #dropped = 0;
+  #rejectedCount = 0;
+  #rejectedCounter?: { add(n: number): void };
   #droppedCounter?: { add(n: number, attrs?: Record<string, string>): void };
   #listeners = new Set<(change: StoreChange) => void>();
   /** Last stream id seen; null = unknown (never connected), so the first connection resynchronises in full. */
@@ -191,6 +206,10 @@ export class RemoteStore implements Store {
         description: "cache store writes dropped because the buffer was full while Redis was unreachable",
       });
       this.#droppedCounter = { add: (n) => counter.add(n, attrs) };
+      const rejected = meter.createCounter("amas_store_rejected_writes", {
+        description: "cache store writes Redis answered with an error (not an outage), dropped",
+      });
+      this.#rejectedCounter = { add: (n) => rejected.add(n, attrs) };
       // Exported at 0 from the start, so alerts on its rate see a series before the first drop.
       counter.add(0, attrs);
     }
@@ -235,7 +254,10 @@ export class RemoteStore implements Store {
       const entry = decodeEntry(raw);
       return entry.expiresAt > Date.now() ? entry : null;
     } catch (err) {
-      this.#fail(err);
+      // A value that is not an entry (or an error reply) is a miss; only silence means Redis is gone.
+      if (!(err instanceof SyntaxError) && !isRejection(err) && (err as Error)?.message !== "not a cache entry") {
+        this.#fail(err);
+      }
       return null;
     }
   }
@@ -316,7 +338,13 @@ export class RemoteStore implements Store {
   }
 
   status(): StoreStatus {
-    return { kind: this.kind, connected: this.#connected, buffered: this.#buffer.length, dropped: this.#dropped };
+    return {
+      kind: this.kind,
+      connected: this.#connected,
+      buffered: this.#buffer.length,
+      dropped: this.#dropped,
+      rejected: this.#rejectedCount,
+    };
   }
 
   /** Stops tailing, tries to flush the buffer (bounded by a few command timeouts) and disconnects. */
@@ -327,10 +355,7 @@ export class RemoteStore implements Store {
       const deadline = Date.now() + this.#config.commandTimeoutMs * 3;
       try {
         await this.#timed(this.#backend.ping());
-        while (this.#buffer.length && Date.now() < deadline) {
-          await this.#execute(this.#buffer[0]);
-          this.#buffer.shift();
-        }
+        while (this.#buffer.length && Date.now() < deadline) await this.#flushOne();
       } catch { /* Redis still away: what is buffered is lost with the process */ }
       if (this.#buffer.length) {
         this.#logger?.warn("closing with unflushed cache writes", { buffered: this.#buffer.length });
@@ -347,11 +372,37 @@ export class RemoteStore implements Store {
       try {
         return await this.#execute(op);
       } catch (err) {
+        if (isRejection(err)) {
+          this.#rejected(op, err);
+          return undefined;
+        }
         this.#fail(err);
       }
     }
     this.#enqueue(op);
     return undefined;
+  }
+
+  /** Replays the oldest buffered write; one that Redis refuses is dropped, so it cannot block the buffer. */
+  async #flushOne(): Promise<void> {
+    const op = this.#buffer[0];
+    try {
+      await this.#execute(op);
+    } catch (err) {
+      if (!isRejection(err)) throw err;
+      this.#rejected(op, err);
+    }
+    if (this.#buffer[0] === op) this.#buffer.shift();
+  }
+
+  /** Redis answered with an error (not an outage): retrying would fail the same way, so the write is dropped. */
+  #rejected(op: PendingOp, err: unknown): void {
+    this.#rejectedCount++;
+    this.#rejectedCounter?.add(1);
+    this.#logger?.error("redis refused a cache store write; dropped", {
+      op: op.op,
+      error: ((err as Error)?.message ?? String(err)).slice(0, 300),
+    });
   }
 
   #enqueue(op: PendingOp): void {
@@ -534,10 +585,7 @@ export class RemoteStore implements Store {
       try {
         await this.#timed(this.#backend.ping());
         const flushed = this.#buffer.length;
-        while (this.#buffer.length) {
-          await this.#execute(this.#buffer[0]);
-          this.#buffer.shift();
-        }
+        while (this.#buffer.length) await this.#flushOne();
         const rescanned = await this.#resync();
         this.#connected = true;
         this.#logger?.info("redis reachable again; cache store resynchronised", { flushed, rescanned });

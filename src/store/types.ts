@@ -47,6 +47,8 @@ export interface StoreStatus {
   buffered: number;
   /** Writes dropped because the buffer was full while disconnected. */
   dropped: number;
+  /** Writes Redis answered with an error (not an outage) and that were dropped; remote stores only. */
+  rejected?: number;
   entries?: number;
 }
 

@@ -163,6 +163,29 @@ Deno.test("redis store: opening while Redis is down serves degraded, then resync
   }
 });
 
+Deno.test("redis store: a write Redis refuses is dropped and counted, and does not degrade the store", async () => {
+  const cfg = config();
+  await using store = await open(cfg);
+  const client = createClient({ url: redis.url, RESP: 2 });
+  await client.connect();
+  try {
+    // The tenant's index is not a sorted set: the put script fails with WRONGTYPE.
+    await client.set(`${cfg.keyPrefix}nt:broken`, "not a zset");
+    await client.set(`${cfg.keyPrefix}e:garbage`, "{not json");
+    await store.put(makeEntry({ tenant: "broken" }));
+    assert.equal(store.status().connected, true);
+    assert.equal(store.status().buffered, 0);
+    assert.equal(store.status().rejected, 1);
+    assert.equal(await store.get("garbage"), null);
+    assert.equal(store.status().connected, true);
+    const fine = makeEntry({ tenant: "fine" });
+    await store.put(fine);
+    assert.ok(await store.get(fine.id));
+  } finally {
+    await client.close();
+  }
+});
+
 Deno.test("redis store: close flushes what was buffered when Redis is back", async () => {
   const cfg = config();
   const store = await openRedisStore({ url: redis.url, config: cfg });
