@@ -132,9 +132,9 @@ Deno.test("redis jobs: a gateway enqueues, an in-process worker runs the job thr
 Deno.test("redis jobs: a live worker's heartbeat keeps a job longer than claimIdleMs from being reclaimed", async () => {
   await using redis = await TestRedis.start();
   const config = loadConfig({ env: { REDIS_URL: redis.url, AMAS_LOG_LEVEL: "error" } });
-  const jobs = { ...config.jobs, claimIdleMs: 1000, heartbeatMs: 200, blockMs: 100 };
+  const jobs = { ...config.jobs, claimIdleMs: 1500, heartbeatMs: 150, blockMs: 100 };
   const gateway = await createGateway({ ...config, jobs: { ...jobs, embeddedWorkers: 0 } });
-  gateway.registry.sim.patch({ model: "sim-small", latency_ms: 2500, jitter_ms: 0 });
+  gateway.registry.sim.patch({ model: "sim-small", latency_ms: 3500, jitter_ms: 0 });
   const queue = await RedisJobQueue.connect(redis.url, jobs, () => {});
   const clients: RedisClient[] = [];
   const workers = await Promise.all(["w1", "w2"].map(async (consumer) => {
@@ -254,8 +254,9 @@ Deno.test("redis jobs: a worker SIGKILLed mid-job loses nothing; the other worke
   const env = {
     REDIS_URL: redis.url,
     AMAS_CONFIG: configFile,
-    AMAS_JOBS_CLAIM_IDLE_MS: "2000",
-    AMAS_JOBS_HEARTBEAT_MS: "400",
+    // Generous against a loaded machine: a live worker's heartbeat (every 0.5 s) must never miss a 5-s window.
+    AMAS_JOBS_CLAIM_IDLE_MS: "5000",
+    AMAS_JOBS_HEARTBEAT_MS: "500",
     // The subject is crash recovery: without the embedder the worker processes start in a fraction of the time.
     AMAS_CACHE_ENABLED: "false",
   };
@@ -284,7 +285,9 @@ Deno.test("redis jobs: a worker SIGKILLed mid-job loses nothing; the other worke
     }, 60_000);
     assert.equal(job.status, "succeeded");
     assert.match(job.result.completion.choices[0].message.content, /re: a long research question/);
-    assert.equal(job.attempts, 2, "started by the killed worker, then once more by the survivor");
+    // Started by the killed worker, then again by the survivor (more only if a stalled machine let a live
+    // worker's job be taken over, which the completion script also makes harmless).
+    assert.ok(job.attempts >= 2, `attempts ${job.attempts}`);
     const stored = await hash(client, jobKey(id));
     assert.equal(stored.worker, survivor.name);
 
