@@ -71,6 +71,7 @@ export class ChatService {
       const hit = await call.timing.measure("cache", () => cache.lookup(call));
       if (hit) {
         const record = cost?.record(call, hit.completion, "cache");
+        limiter?.settle?.(call, hit.completion);
         return this.#present(call, { kind: "completion", completion: hit.completion }, hit.kind, {
           similarity: hit.similarity,
           cost: Promise.resolve(record),
@@ -87,6 +88,7 @@ export class ChatService {
     const status: CacheStatus = call.cacheMode === "bypass" ? "bypass" : "miss";
     const route = answer.route ?? routes[0];
     const settle = (completion: ChatCompletion): CostRecord | undefined => {
+      limiter?.settle?.(call, completion);
       // A stale answer came from the cache: no upstream spend, and storing it again would refresh a stale entry.
       if (answer.stale) return cost?.record(call, completion, "cache");
       const record = cost?.record(call, completion, shared ? "dedup" : "upstream", route);

@@ -60,6 +60,8 @@ export interface RateLimitStatus {
 /** Rate limits per tenant and agent; throws a `RateLimitError` to reject, may report what is left when it admits. */
 export interface RateLimiter {
   admit(call: ChatCall): Promise<void | RateLimitStatus>;
+  /** Corrects the up-front token estimate of an admitted call with the answer's reported usage (must not throw). */
+  settle?(call: ChatCall, completion: ChatCompletion): void;
 }
 
 /** How a completion was obtained, for cost accounting. */

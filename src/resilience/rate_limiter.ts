@@ -9,7 +9,7 @@
  */
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { RedisClientType } from "redis";
-import { messageText } from "../gateway/chat_schema.ts";
+import { type ChatCompletion, messageText } from "../gateway/chat_schema.ts";
 import type { ChatCall, RateLimiter, RateLimitStatus } from "../gateway/stages.ts";
 import { RateLimitError } from "../errors.ts";
 import type { RateLimitsConfig } from "./config.ts";
@@ -93,13 +93,13 @@ export class TenantRateLimiter implements RateLimiter {
     if (!this.#config.enabled) return;
     const limits = this.limitsFor(call.tenant, call.agentId);
     const tokens = estimateTokens(call, this.#config.defaultCompletionTokens);
-    const tenantKey = `t:${call.tenant.length}:${call.tenant}`;
-    const agentKey = `a:${call.tenant.length}:${call.tenant}:${call.agentId}`;
+    const tKey = tenantKey(call.tenant);
+    const aKey = agentKey(call.tenant, call.agentId);
     const checks: Check[] = [
-      { reason: "tenant_requests", kind: "requests", key: tenantKey, limit: limits.tenant_requests, points: 1 },
-      { reason: "tenant_tokens", kind: "tokens", key: tenantKey, limit: limits.tenant_tokens, points: tokens },
-      { reason: "agent_requests", kind: "requests", key: agentKey, limit: limits.agent_requests, points: 1 },
-      { reason: "agent_tokens", kind: "tokens", key: agentKey, limit: limits.agent_tokens, points: tokens },
+      { reason: "tenant_requests", kind: "requests", key: tKey, limit: limits.tenant_requests, points: 1 },
+      { reason: "tenant_tokens", kind: "tokens", key: tKey, limit: limits.tenant_tokens, points: tokens },
+      { reason: "agent_requests", kind: "requests", key: aKey, limit: limits.agent_requests, points: 1 },
+      { reason: "agent_tokens", kind: "tokens", key: aKey, limit: limits.agent_tokens, points: tokens },
     ].filter((c) => c.limit > 0) as Check[];
     if (checks.length === 0) return;
 
@@ -131,6 +131,29 @@ export class TenantRateLimiter implements RateLimiter {
         },
       },
     );
+  }
+
+  /**
+   * Replaces the call's up-front token estimate by the tokens its answer actually used (prompt + completion, as
+   * reported): the difference is given back to, or taken from, the tenant's and the agent's token budgets.
+   */
+  settle(call: ChatCall, completion: ChatCompletion): void {
+    const usage = completion.usage;
+    if (!this.#config.enabled || !usage) return;
+    const delta = estimateTokens(call, this.#config.defaultCompletionTokens) -
+      (usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens);
+    if (!Number.isFinite(delta) || delta === 0) return;
+    const limits = this.limitsFor(call.tenant, call.agentId);
+    const shared = this.#redis?.isReady === true;
+    const adjust = (key: string, limit: number) => {
+      if (limit <= 0) return;
+      const check: Check = { reason: "tenant_tokens", kind: "tokens", key, limit, points: Math.abs(delta) };
+      const via: Limiter = shared ? this.#sharedLimiter(check) : this.#localLimiter(check);
+      const done = delta > 0 ? via.reward(key, delta) : via.penalty(key, -delta);
+      done.catch(() => {});
+    };
+    adjust(tenantKey(call.tenant), limits.tenant_tokens);
+    adjust(agentKey(call.tenant, call.agentId), limits.agent_tokens);
   }
 
   /** Counts the call in every limit at once (one pipelined round trip to Redis), falling back per call. */
@@ -187,6 +210,14 @@ export class TenantRateLimiter implements RateLimiter {
     }
     return limiter;
   }
+}
+
+function tenantKey(tenant: string): string {
+  return `t:${tenant.length}:${tenant}`;
+}
+
+function agentKey(tenant: string, agent: string): string {
+  return `a:${tenant.length}:${tenant}:${agent}`;
 }
 
 /** The limit closest to exhaustion (smallest share left), as the IETF draft reports one policy of several. */

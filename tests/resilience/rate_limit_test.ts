@@ -89,12 +89,12 @@ Deno.test("tokens per minute: estimated up front from the prompt and max_tokens"
     env: { AMAS_LOG_LEVEL: "error", AMAS_CACHE_ENABLED: "false" },
     overrides: { resilience: { rateLimits: { agent: { requestsPerMinute: 1000, tokensPerMinute: 1000 } } } },
   });
-  const first = await send(gw.url, "", "writer", { max_tokens: 600 });
-  assert.equal(first.status, 200);
-  await first.body?.cancel();
-  const second = await send(gw.url, "", "writer", { max_tokens: 600 });
-  assert.equal(second.status, 429);
+  // Two at once: both are counted at their estimate (~620) while in flight, so only one fits in 1000.
+  const pair = await Promise.all([0, 1].map(() => send(gw.url, "", "writer", { max_tokens: 600 })));
+  assert.deepEqual(pair.map((r) => r.status).sort(), [200, 429]);
+  const second = pair.find((r) => r.status === 429)!;
   assert.equal((await second.json()).error.code, "agent_tokens");
+  await pair.find((r) => r.status === 200)!.body?.cancel();
   const huge = await send(gw.url, "", "other", { max_tokens: 5000 });
   assert.equal(huge.status, 429);
   assert.match((await huge.json()).error.message, /lower max_tokens/);
@@ -102,6 +102,30 @@ Deno.test("tokens per minute: estimated up front from the prompt and max_tokens"
   const small = await send(gw.url, "", "writer", { max_tokens: 50 });
   assert.equal(small.status, 200);
   await small.body?.cancel();
+});
+
+Deno.test("tokens per minute: the estimate is corrected by the answer's reported usage", async () => {
+  await using gw = await startGateway({
+    env: { AMAS_LOG_LEVEL: "error", AMAS_CACHE_ENABLED: "false" },
+    overrides: { resilience: { rateLimits: { agent: { requestsPerMinute: 1000, tokensPerMinute: 1000 } } } },
+  });
+  // Each asks for up to 600 tokens (estimated ~620) but the simulated answer uses ~40: after the first answer,
+  // the agent's budget holds its ~40 actual tokens, not ~620, so the second request fits.
+  for (let i = 0; i < 3; i++) {
+    const r = await send(gw.url, "", "frugal", { max_tokens: 600 });
+    assert.equal(r.status, 200, `request ${i}`);
+    const used = (await r.json()).usage.total_tokens;
+    assert.ok(used < 100, `used ${used}`);
+  }
+  // A stream is corrected when it ends, too.
+  const s = await send(gw.url, "", "frugal", { max_tokens: 600, stream: true });
+  assert.equal(s.status, 200);
+  await s.text();
+  const after = await send(gw.url, "", "frugal", { max_tokens: 600 });
+  assert.equal(after.status, 200);
+  const remaining = Number(after.headers.get("ratelimit-remaining"));
+  await after.body?.cancel();
+  assert.ok(remaining > 1000 - 600 - 5 * 100 && remaining < 1000 - 600, `remaining ${remaining}`);
 });
 
 Deno.test("token estimate: about four characters a token plus the completion allowance", () => {
