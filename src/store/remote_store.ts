@@ -352,11 +352,16 @@ export class RemoteStore implements Store {
     if (this.#closing.signal.aborted) return;
     this.#closing.abort();
     if (this.#buffer.length) {
+      // Keep trying for a few command timeouts: the client may be between two reconnect attempts.
       const deadline = Date.now() + this.#config.commandTimeoutMs * 3;
-      try {
-        await this.#timed(this.#backend.ping());
-        while (this.#buffer.length && Date.now() < deadline) await this.#flushOne();
-      } catch { /* Redis still away: what is buffered is lost with the process */ }
+      while (this.#buffer.length && Date.now() < deadline) {
+        try {
+          await this.#timed(this.#backend.ping());
+          while (this.#buffer.length && Date.now() < deadline) await this.#flushOne();
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
       if (this.#buffer.length) {
         this.#logger?.warn("closing with unflushed cache writes", { buffered: this.#buffer.length });
       }

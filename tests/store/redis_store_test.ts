@@ -186,13 +186,53 @@ Deno.test("redis store: a write Redis refuses is dropped and counted, and does n
   }
 });
 
-Deno.test("redis store: close flushes what was buffered when Redis is back", async () => {
-  const cfg = config();
-  const store = await openRedisStore({ url: redis.url, config: cfg });
-  await store.close();
-  const again = await open(cfg);
-  assert.equal(again.status().connected, true);
-  await again.close();
+Deno.test("redis store: close() flushes what is buffered when Redis is back", async () => {
+  const own = await TestRedis.start();
+  // A long reconnect backoff, so that it is close() and not the recovery loop that flushes.
+  const cfg = config({ reconnectMaxDelayMs: 60_000 });
+  const store = await openRedisStore({ url: own.url, config: cfg });
+  try {
+    await own.stop();
+    const entry = makeEntry();
+    await store.put(entry);
+    assert.equal(store.status().buffered, 1);
+    await new Promise((r) => setTimeout(r, 1_600)); // the backoff has grown past a second
+    await own.restart();
+    assert.equal(store.status().buffered, 1, "the recovery loop is still waiting");
+    await store.close();
+    const reader = await openRedisStore({ url: own.url, config: cfg });
+    assert.equal((await reader.get(entry.id))?.id, entry.id);
+    await reader.close();
+  } finally {
+    await store.close();
+    await own.stop();
+  }
+});
+
+Deno.test("redis store: a buffered write Redis refuses does not block the ones behind it", async () => {
+  const own = await TestRedis.start();
+  const cfg = config({ reconnectMaxDelayMs: 100 });
+  const store = await openRedisStore({ url: own.url, config: cfg });
+  try {
+    await own.stop();
+    const poison = makeEntry({ tenant: "broken" });
+    const fine = makeEntry({ tenant: "fine" });
+    await store.put(poison);
+    await store.put(fine);
+    assert.equal(store.status().buffered, 2);
+    await own.restart();
+    // Before the store reconnects, make the first buffered write fail with WRONGTYPE.
+    const client = createClient({ url: own.url, RESP: 2 });
+    await client.connect();
+    await client.set(`${cfg.keyPrefix}nt:broken`, "not a zset");
+    await client.close();
+    assert.ok(await waitFor(() => store.status().connected && store.status().buffered === 0, 15_000));
+    assert.equal(store.status().rejected, 1);
+    assert.ok(await store.get(fine.id), "the write behind the refused one reached Redis");
+  } finally {
+    await store.close();
+    await own.stop();
+  }
 });
 
 globalThis.addEventListener("unload", () => {
