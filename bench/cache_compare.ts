@@ -31,7 +31,11 @@ const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const f = (x: number, d = 3) => x.toFixed(d);
 
 async function quietGateway(env: Record<string, string>, overrides: Record<string, unknown>): Promise<Gateway> {
-  const config = loadConfig({ env: { AMAS_PORT: "0", AMAS_LOG_LEVEL: "error", ...env }, overrides });
+  // Rate limits off: the benchmark sends thousands of requests per minute from one tenant on purpose.
+  const config = loadConfig({
+    env: { AMAS_PORT: "0", AMAS_LOG_LEVEL: "error", AMAS_RATE_LIMITS_ENABLED: "false", ...env },
+    overrides,
+  });
   return await createGateway(config);
 }
 

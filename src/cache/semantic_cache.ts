@@ -199,6 +199,11 @@ export class SemanticCache implements ResponseCache {
     return this.#warming;
   }
 
+  /** The vector index (read-only use: stats, benchmarks). */
+  get index(): VectorIndex {
+    return this.#index;
+  }
+
   /** Live entries held by this process. */
   get size(): number {
     return this.#entries.size;
