@@ -14,7 +14,7 @@ import { adminAuth, apiKeyAuth, type KeyRing } from "./http/middleware/auth.ts";
 import { admission } from "./http/middleware/admission.ts";
 import { bodyLimit } from "./http/middleware/body_limit.ts";
 import { errorResponse, toGatewayError } from "./http/errors.ts";
-import { NotFoundError } from "./errors.ts";
+import { ClientClosedError, NotFoundError } from "./errors.ts";
 import { chatCompletions } from "./http/routes/chat.ts";
 import { listModels } from "./http/routes/models.ts";
 import { healthz, type Readiness, readyz } from "./http/routes/health.ts";
@@ -77,6 +77,11 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     return errorResponse(err, { "x-amas-request-id": c.get("requestId") ?? "" });
   });
   app.onError((err, c) => {
+    if (c.req.raw.signal.aborted) {
+      // The client went away mid-request; nobody reads this answer and nothing failed on our side.
+      deps.logger.debug("client closed the request", { requestId: c.get("requestId"), err: String(err) });
+      return errorResponse(new ClientClosedError(), { "x-amas-request-id": c.get("requestId") ?? "" });
+    }
     const gatewayError = toGatewayError(err);
     if (gatewayError.status >= 500 && gatewayError.type === "api_error") {
       deps.logger.error("unhandled error", {

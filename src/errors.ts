@@ -129,3 +129,11 @@ export class BudgetExceededError extends GatewayError {
     this.scope = options.scope;
   }
 }
+
+/** 499 (nginx's convention): the client closed the connection before the answer; only metrics and logs see it. */
+export class ClientClosedError extends GatewayError {
+  override name = "ClientClosedError";
+  constructor() {
+    super(499, "client_closed_request", "the client closed the request before the answer was ready");
+  }
+}
