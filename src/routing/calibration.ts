@@ -72,7 +72,12 @@ export interface CalibrationReport {
   /** Settings to paste into the config: weights per deployment, policy and latency target per model. */
   suggestions: {
     providers: { deployments: Record<string, { weight: number }> };
-    routing: { models: Record<string, { policy: string; deployments: string[]; latencyTargetMs?: number }> };
+    routing: {
+      models: Record<
+        string,
+        { policy: string; deployments: string[]; latencyTargetMs?: number; streamLatencyTargetMs?: number }
+      >;
+    };
   };
 }
 
@@ -267,8 +272,9 @@ function setWeights(deployments: Record<string, DeploymentCalibration>): void {
 
 /**
  * Per routed model: keeps its policy and deployments and suggests `latencyTargetMs` = 1.5 × the best p90 call
- * time among its deployments that answered (rounded up to 10 ms): the fastest meets it with room to spare, and a
- * cheaper deployment up to half again as slow still qualifies under cost-aware routing.
+ * time among its deployments that answered, and `streamLatencyTargetMs` = 1.5 × the best p90 time to first token
+ * (rounded up to 10 ms): the fastest meets them with room to spare, and a cheaper deployment up to half again as
+ * slow still qualifies under cost-aware routing.
  */
 function suggestModels(
   deployments: Record<string, DeploymentCalibration>,
@@ -276,11 +282,17 @@ function suggestModels(
 ): CalibrationReport["suggestions"]["routing"]["models"] {
   const out: CalibrationReport["suggestions"]["routing"]["models"] = {};
   for (const [model, m] of Object.entries(routing.models)) {
-    const p90s = m.deployments.map((d) => deployments[d]?.totalMs?.p90).filter((x): x is number => x !== undefined);
+    const target = (pick: (d: DeploymentCalibration) => number | undefined) => {
+      const p90s = m.deployments.map((d) => deployments[d] && pick(deployments[d])).filter((x) => x !== undefined);
+      return p90s.length ? Math.ceil((1.5 * Math.min(...p90s)) / 10) * 10 : undefined;
+    };
+    const latencyTargetMs = target((d) => d.totalMs?.p90);
+    const streamLatencyTargetMs = target((d) => d.ttftMs?.p90);
     out[model] = {
       policy: m.policy,
       deployments: m.deployments,
-      ...(p90s.length ? { latencyTargetMs: Math.ceil((1.5 * Math.min(...p90s)) / 10) * 10 } : {}),
+      ...(latencyTargetMs !== undefined ? { latencyTargetMs } : {}),
+      ...(streamLatencyTargetMs !== undefined ? { streamLatencyTargetMs } : {}),
     };
   }
   return out;
@@ -337,7 +349,8 @@ export function renderMarkdown(report: CalibrationReport): string {
     "## Suggested settings",
     "",
     "Weights are relative capacity (successful calls per second at equal concurrency, fastest = 100); latency",
-    "targets are 1.5 × the best p90 call time of the model's deployments. Paste into the config file:",
+    "targets are 1.5 × the best p90 of the model's deployments: whole call (`latencyTargetMs`, JSON answers) and",
+    "time to first token (`streamLatencyTargetMs`, streams). Paste into the config file:",
     "",
     "```json",
     JSON.stringify(report.suggestions, null, 2),

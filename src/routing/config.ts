@@ -22,6 +22,8 @@ export const modelRoutingSchema = z.object({
     .describe("names in providers.deployments that serve this model"),
   latencyTargetMs: millis.min(1).optional()
     .describe("cost-aware: latency a deployment must meet to be chosen for its price (default: none, cheapest wins)"),
+  streamLatencyTargetMs: millis.min(1).optional()
+    .describe("cost-aware, streamed calls: time to the first chunk to meet (default: latencyTargetMs)"),
   expectedCompletionTokens: z.coerce.number().int().min(1).default(256)
     .describe("cost-aware: completion length assumed when a request sets no max_tokens"),
 });

@@ -52,10 +52,15 @@ export function createRouting(deps: RoutingDeps): Routing {
   });
   const meter = deps.telemetry.meter;
   meter.createObservableGauge("amas_routing_latency_ewma_seconds", {
-    description: "the router's smooth latency estimate per deployment (decays while idle), seconds",
+    description: "the router's smooth latency estimate per deployment and kind (json: whole answer, stream: first " +
+      "chunk; decays while idle), seconds",
   }).addCallback((r) => {
     const now = performance.now();
-    for (const s of router.allStats()) if (s.measured) r.observe(s.smoothMs(now) / 1000, { deployment: s.name });
+    for (const s of router.allStats()) {
+      for (const kind of ["json", "stream"] as const) {
+        if (s.measured(kind)) r.observe(s.smoothMs(now, kind) / 1000, { deployment: s.name, kind });
+      }
+    }
   });
   meter.createObservableGauge("amas_routing_in_flight", {
     description: "calls in flight per deployment as the router counts them (streams until their last chunk)",

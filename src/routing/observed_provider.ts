@@ -8,7 +8,7 @@
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../gateway/chat_schema.ts";
 import { upstreamOutcome } from "../gateway/direct_upstream.ts";
 import type { CallOptions, Provider } from "../providers/types.ts";
-import type { DeploymentStats } from "./latency.ts";
+import type { CallKind, DeploymentStats } from "./latency.ts";
 import type { RoutingMetrics } from "./metrics.ts";
 
 /** Outcomes that are the deployment's fault: they count as errors and as slow (`errorPenaltyMs`). */
@@ -43,10 +43,10 @@ export class ObservedProvider implements Provider {
     const t0 = this.#start();
     try {
       const completion = await this.inner.complete(request, options);
-      this.#finish(t0, undefined);
+      this.#finish(t0, undefined, "json");
       return completion;
     } catch (err) {
-      this.#finish(t0, err);
+      this.#finish(t0, err, "json");
       throw err;
     } finally {
       this.#o.stats.inFlight--;
@@ -60,10 +60,10 @@ export class ObservedProvider implements Provider {
       chunks = await this.inner.stream(request, options);
     } catch (err) {
       this.#o.stats.inFlight--;
-      this.#finish(t0, err);
+      this.#finish(t0, err, "stream");
       throw err;
     }
-    this.#finish(t0, undefined);
+    this.#finish(t0, undefined, "stream");
     // The deployment is busy until the last chunk: release the in-flight slot then, or when the call is
     // cancelled before anyone iterates, whichever comes first (once).
     let released = false;
@@ -101,7 +101,7 @@ export class ObservedProvider implements Provider {
     return this.#o.now();
   }
 
-  #finish(t0: number, err: unknown): void {
+  #finish(t0: number, err: unknown, kind: CallKind): void {
     const now = this.#o.now();
     const ms = now - t0;
     const outcome = upstreamOutcome(err);
@@ -109,11 +109,11 @@ export class ObservedProvider implements Provider {
     stats.requests++;
     metrics?.requests.add(1, { ...this.#labels, outcome });
     if (outcome === "ok") {
-      stats.observe(ms, false, now);
+      stats.observe(ms, false, now, kind);
       metrics?.duration.record(ms / 1000, this.#labels);
     } else if (FAULTS.has(outcome)) {
       stats.errors++;
-      stats.observe(Math.max(ms, this.#o.errorPenaltyMs), true, now);
+      stats.observe(Math.max(ms, this.#o.errorPenaltyMs), true, now, kind);
       metrics?.duration.record(ms / 1000, this.#labels);
       metrics?.errors.add(1, { ...this.#labels, outcome });
     }
@@ -122,7 +122,7 @@ export class ObservedProvider implements Provider {
 
   #fault(outcome: string): void {
     this.#o.stats.errors++;
-    this.#o.stats.observe(this.#o.errorPenaltyMs, true, this.#o.now());
+    this.#o.stats.observe(this.#o.errorPenaltyMs, true, this.#o.now(), "stream");
     this.#o.metrics?.errors.add(1, { ...this.#labels, outcome });
   }
 }

@@ -9,6 +9,7 @@ import type { ChatRequest } from "../gateway/chat_schema.ts";
 import { messageText } from "../gateway/chat_schema.ts";
 import type { ModelRoutingConfig, RoutingPolicyName } from "./config.ts";
 import type { Candidate } from "./deployment.ts";
+import type { CallKind } from "./latency.ts";
 
 /** What a policy may look at for one decision. */
 export interface PolicyContext {
@@ -17,6 +18,8 @@ export interface PolicyContext {
   random: () => number;
   request: ChatRequest;
   model: ModelRoutingConfig;
+  /** Which latency estimate applies: streams are judged by their first chunk, JSON calls by the whole answer. */
+  kind: CallKind;
 }
 
 /** A routing policy. */
@@ -47,7 +50,7 @@ export const leastLatency: RoutingPolicy = {
   order(ready, ctx) {
     const n = ready.length;
     if (n < 2) return ready;
-    for (const c of ready) c.score = c.deployment.stats.peakMs(ctx.now) * (c.deployment.stats.inFlight + 1);
+    for (const c of ready) c.score = c.deployment.stats.peakMs(ctx.now, ctx.kind) * (c.deployment.stats.inFlight + 1);
     let a = 0;
     let b = 1;
     if (n > 2) {
@@ -65,7 +68,8 @@ export const leastLatency: RoutingPolicy = {
 };
 
 /**
- * Cost-aware: the cheapest deployment whose observed latency (smooth EWMA) meets the model's `latencyTargetMs`;
+ * Cost-aware: the cheapest deployment whose observed latency (smooth EWMA) meets the model's `latencyTargetMs`
+ * (for streams `streamLatencyTargetMs`, the time to the first chunk, when set);
  * when none meets it, the fastest. The price of a call is estimated from its prompt length and `max_tokens` (or
  * the model's `expectedCompletionTokens`); a deployment without prices counts as the most expensive, and one not
  * measured yet as meeting the target while no call to it is in flight (so it gets measured, one call at a time).
@@ -77,13 +81,14 @@ export const costAware: RoutingPolicy = {
     const promptTokens = estimatePromptTokens(ctx.request);
     const completionTokens = ctx.request.max_completion_tokens ?? ctx.request.max_tokens ??
       ctx.model.expectedCompletionTokens;
-    const target = ctx.model.latencyTargetMs ?? Number.POSITIVE_INFINITY;
+    const target = (ctx.kind === "stream" ? ctx.model.streamLatencyTargetMs : undefined) ?? ctx.model.latencyTargetMs ??
+      Number.POSITIVE_INFINITY;
     for (const c of ready) {
-      const latency = c.deployment.stats.smoothMs(ctx.now);
+      const latency = c.deployment.stats.smoothMs(ctx.now, ctx.kind);
       // Not measured yet: assume it meets the target, so the cheap ones get measured first, but one call at a
       // time, so a burst does not all land on an unknown (maybe slow) deployment.
       const stats = c.deployment.stats;
-      c.meets = stats.measured ? latency <= target : stats.inFlight === 0;
+      c.meets = stats.measured(ctx.kind) ? latency <= target : stats.inFlight === 0;
       c.score = latency;
       const { inputPerMTok, outputPerMTok } = c.deployment.config;
       c.price = inputPerMTok === undefined && outputPerMTok === undefined

@@ -52,8 +52,12 @@ export interface DeploymentSnapshot {
   slow_start_ramp: number;
   in_flight: number;
   max_concurrency: number | null;
+  /** Whole JSON answers. */
   latency_ewma_ms: number | null;
   peak_ewma_ms: number | null;
+  /** Streams, to their first chunk. */
+  ttft_ewma_ms: number | null;
+  ttft_peak_ewma_ms: number | null;
   error_rate: number;
   requests: number;
   errors: number;
@@ -68,6 +72,7 @@ export interface RoutingSnapshot {
   models: Record<string, {
     policy: RoutingPolicyName;
     latency_target_ms: number | null;
+    stream_latency_target_ms: number | null;
     deployments: { name: string; upstream_model: string; selected: number; effective_weight: number }[];
   }>;
   deployments: Record<string, DeploymentSnapshot>;
@@ -167,7 +172,13 @@ export class DeploymentRouter implements Router {
       ready.push(c);
     }
     const ordered = ready.length > 1
-      ? model.policy.order(ready, { now, random: this.#random, request: call.request, model: model.config })
+      ? model.policy.order(ready, {
+        now,
+        random: this.#random,
+        request: call.request,
+        model: model.config,
+        kind: call.request.stream ? "stream" : "json",
+      })
       : ready;
     const out: Route[] = [];
     if (probing) { for (const c of probing) out.push(c.route); }
@@ -228,6 +239,7 @@ export class DeploymentRouter implements Router {
       models[m.name] = {
         policy: m.config.policy,
         latency_target_ms: m.config.latencyTargetMs ?? null,
+        stream_latency_target_ms: m.config.streamLatencyTargetMs ?? null,
         deployments: m.candidates.map((c) => ({
           name: c.deployment.name,
           upstream_model: c.route.upstreamModel,
@@ -248,8 +260,10 @@ export class DeploymentRouter implements Router {
         slow_start_ramp: round(this.#ramp(d, now)),
         in_flight: s.inFlight,
         max_concurrency: d.config.maxConcurrency ?? null,
-        latency_ewma_ms: s.measured ? round(s.smoothMs(now)) : null,
-        peak_ewma_ms: s.measured ? round(s.peakMs(now)) : null,
+        latency_ewma_ms: s.measured("json") ? round(s.smoothMs(now, "json")) : null,
+        peak_ewma_ms: s.measured("json") ? round(s.peakMs(now, "json")) : null,
+        ttft_ewma_ms: s.measured("stream") ? round(s.smoothMs(now, "stream")) : null,
+        ttft_peak_ewma_ms: s.measured("stream") ? round(s.peakMs(now, "stream")) : null,
         error_rate: round(s.errorRate, 3),
         requests: s.requests,
         errors: s.errors,

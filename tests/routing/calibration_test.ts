@@ -41,6 +41,8 @@ Deno.test("calibration measures TTFT, tokens/s and error rate per deployment and
   assert.ok(slow.suggestedWeight >= 1 && slow.suggestedWeight < 40, `weight ${slow.suggestedWeight}`);
   const target = report.suggestions.routing.models["chat-c"].latencyTargetMs!;
   assert.ok(target >= 1.5 * fast.totalMs!.p90 && target < 1.5 * fast.totalMs!.p90 + 10);
+  const streamTarget = report.suggestions.routing.models["chat-c"].streamLatencyTargetMs!;
+  assert.ok(streamTarget >= 1.5 * fast.ttftMs!.p90 && streamTarget < 1.5 * fast.ttftMs!.p90 + 10);
   assert.equal(fast.simProfile!.completionTokens, 16);
   assert.ok(Math.abs(slow.simProfile!.errorRate - slow.errorRate) < 1e-9);
 

@@ -62,7 +62,7 @@ Deno.test("observed attempts: the client's own 4xx and cancelled calls say nothi
   inner.next = { ms: 3, error: new DOMException("client gone", "AbortError") };
   await assert.rejects(provider.complete(request, options));
   assert.equal(stats.errors, 0);
-  assert.equal(stats.measured, false, "no latency recorded");
+  assert.equal(stats.measured("json"), false, "no latency recorded");
   assert.equal(stats.inFlight, 0);
 });
 
@@ -71,7 +71,8 @@ Deno.test("observed streams: in flight until the last chunk; a stream cut short 
   inner.next = { ms: 20 };
   const chunks = await provider.stream(request, options);
   assert.equal(stats.inFlight, 1);
-  assert.equal(stats.peakMs(20), 20, "streams record the time to their first chunk");
+  assert.equal(stats.peakMs(20, "stream"), 20, "streams record the time to their first chunk");
+  assert.equal(stats.measured("json"), false, "apart from whole answers");
   for await (const _ of chunks) { /* drain */ }
   assert.equal(stats.inFlight, 0);
 

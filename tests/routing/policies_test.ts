@@ -151,6 +151,29 @@ Deno.test("cost-aware: the cheapest deployment that meets the target; else the f
   assert.equal(loose.order()[0], "cheap", "no target: the cheapest");
 });
 
+Deno.test("streams and JSON calls are judged by their own latency: first chunk vs whole answer", () => {
+  const { router, order, clock } = setup({ a: {}, b: {} }, { policy: "least-latency" });
+  // a answers whole calls fast but starts streams slowly; b the other way round.
+  router.stats("a")!.observe(50, false, clock.now, "json");
+  router.stats("a")!.observe(300, false, clock.now, "stream");
+  router.stats("b")!.observe(200, false, clock.now, "json");
+  router.stats("b")!.observe(40, false, clock.now, "stream");
+  assert.equal(order()[0], "a");
+  assert.equal(order({ stream: true })[0], "b");
+
+  const ca = setup({ cheap: { inputPerMTok: 1, outputPerMTok: 1 }, dear: { inputPerMTok: 9, outputPerMTok: 9 } }, {
+    policy: "cost-aware",
+    latencyTargetMs: 500,
+    streamLatencyTargetMs: 100,
+  });
+  for (const [name, json, stream] of [["cheap", 400, 250], ["dear", 300, 60]] as const) {
+    ca.router.stats(name)!.observe(json, false, ca.clock.now, "json");
+    ca.router.stats(name)!.observe(stream, false, ca.clock.now, "stream");
+  }
+  assert.equal(ca.order()[0], "cheap", "both meet 500 ms for a whole answer: the cheaper");
+  assert.equal(ca.order({ stream: true })[0], "dear", "only dear starts streaming within 100 ms");
+});
+
 Deno.test("cost-aware: the price depends on the call's prompt and completion length; unpriced goes last", () => {
   const { observe, order } = setup({
     promptHeavy: { inputPerMTok: 10, outputPerMTok: 1 },

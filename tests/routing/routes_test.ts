@@ -34,7 +34,8 @@ Deno.test("GET /v1/routing, per-deployment metrics, /v1/models, renamed upstream
   );
   assert.match(text, /amas_routing_selected_total\{[^}]*model="chat-x"[^}]*deployment="west"[^}]*policy="weighted"/);
   assert.match(text, /amas_routing_request_duration_seconds_bucket\{[^}]*deployment="east"/);
-  assert.match(text, /amas_routing_latency_ewma_seconds\{deployment="west"\}/);
+  assert.match(text, /amas_routing_latency_ewma_seconds\{deployment="west",kind="json"\}/);
+  assert.match(text, /amas_routing_latency_ewma_seconds\{deployment="west",kind="stream"\}/);
 
   const models = await (await fetch(`${gw.url}/v1/models`)).json();
   assert.ok(models.data.some((m: { id: string }) => m.id === "chat-x"));
