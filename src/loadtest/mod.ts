@@ -20,7 +20,7 @@ export { type CompareOptions, compareRuns, evaluateSlo, steadyWindows } from "./
 export { LatencyHistogram, type LatencySummary } from "./histogram.ts";
 export { mannWhitneyGreater, median, quantile } from "./stats.ts";
 export { arrivalTimes, RunClock, runClosed, runOpen, vusAt } from "./executor.ts";
-export { HttpPool, type HttpRequest, type HttpResponse } from "./http_client.ts";
+export { HttpPool, type HttpRequest, type HttpResponse, ResponseHeaders } from "./http_client.ts";
 export { renderHtml } from "./report_html.ts";
 export { ProgressPrinter, summaryText } from "./progress.ts";
 export { externalTarget, startEmbeddedGateway, type Target } from "./target.ts";
