@@ -136,8 +136,15 @@ export class RedisJobWorker {
           String(max - claimed),
         ]);
         const { next, entries, deleted } = parseAutoClaim(reply);
-        // Entries deleted while pending (a job finished by a worker that was then presumed dead) need only an ack.
-        for (const id of deleted) await this.#client.sendCommand(["XACK", stream, this.#config.group, id]);
+        // Entries deleted from the stream while pending: nothing here deletes a pending entry, so this is another
+        // client's XDEL/XTRIM; the job id is gone with the entry, so say so loudly rather than drop it silently.
+        for (const id of deleted) {
+          this.#options.logger.warn("a pending job entry was deleted from the stream by another client", {
+            stream,
+            id,
+          });
+          await this.#client.sendCommand(["XACK", stream, this.#config.group, id]);
+        }
         for (const entry of entries) {
           this.#dispatch(stream, entry, true);
           claimed++;
@@ -150,11 +157,17 @@ export class RedisJobWorker {
     return claimed;
   }
 
-  /** Drops acknowledged entries from the head of the stream (never a pending or undelivered one). */
+  /**
+   * Drops acknowledged entries from the head of the stream (never a pending or undelivered one). The order of the
+   * two reads matters: the last-delivered id first, then the pending list. An entry delivered after the first read
+   * has a larger id and is kept; one delivered before it is either still pending at the second read (and bounds
+   * the trim) or already acknowledged. Read the other way round, an entry delivered between the reads would be
+   * pending but missing from the first answer, and trimmed: a lost job (the SIGKILL test caught exactly that).
+   */
   async #trim(stream: string): Promise<void> {
-    const summary = await this.#client.sendCommand(["XPENDING", stream, this.#config.group]) as unknown[];
     const info = parseGroupInfo(await this.#client.sendCommand(["XINFO", "GROUPS", stream]), this.#config.group);
     if (!info) return;
+    const summary = await this.#client.sendCommand(["XPENDING", stream, this.#config.group]) as unknown[];
     const oldestPending = Number(summary[0]) > 0 ? String(summary[1]) : undefined;
     await this.#client.sendCommand(["XTRIM", stream, "MINID", trimPoint(oldestPending, info.lastDeliveredId)]);
   }

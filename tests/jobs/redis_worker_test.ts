@@ -282,7 +282,13 @@ Deno.test("redis jobs: a worker SIGKILLed mid-job loses nothing; the other worke
       const res = await fetch(`${gw.url}/v1/jobs/${id}`);
       const body = await res.json();
       return body.status === "succeeded" || body.status === "failed" ? body : undefined;
-    }, 60_000);
+    }, 90_000).catch(async (err) => {
+      const pending = await client.sendCommand(["XPENDING", "amas:jobs", "amas-workers", "-", "+", "10"]);
+      throw new Error(
+        `${err.message}\njob: ${JSON.stringify(await hash(client, jobKey(id)))}\npending: ${JSON.stringify(pending)}` +
+          `\nsurvivor ${survivor.name} log:\n${survivor.log().slice(-3000)}`,
+      );
+    });
     assert.equal(job.status, "succeeded");
     assert.match(job.result.completion.choices[0].message.content, /re: a long research question/);
     // Started by the killed worker, then again by the survivor (more only if a stalled machine let a live
