@@ -229,3 +229,22 @@ export function trimPoint(oldestPending: string | undefined, lastDeliveredId: st
   if (oldestPending === undefined) return afterDelivered;
   return compareIds(oldestPending, afterDelivered) < 0 ? oldestPending : afterDelivered;
 }
+
+/**
+ * Drops acknowledged entries from the head of a stream (`XTRIM MINID`), never a pending or undelivered one. The
+ * order of the two reads matters: the last-delivered id first, then the pending list. An entry delivered after the
+ * first read has a larger id and is kept; one delivered before it is either still pending at the second read (and
+ * bounds the trim) or already acknowledged. Read the other way round, an entry delivered between the reads would be
+ * pending yet missing from the pending answer, and trimmed: a lost job (the SIGKILL test caught exactly that).
+ */
+export async function trimAcknowledged(
+  client: Pick<RedisClient, "sendCommand">,
+  stream: string,
+  group: string,
+): Promise<void> {
+  const info = parseGroupInfo(await client.sendCommand(["XINFO", "GROUPS", stream]), group);
+  if (!info) return;
+  const summary = await client.sendCommand(["XPENDING", stream, group]) as unknown[];
+  const oldestPending = Number(summary[0]) > 0 ? String(summary[1]) : undefined;
+  await client.sendCommand(["XTRIM", stream, "MINID", trimPoint(oldestPending, info.lastDeliveredId)]);
+}

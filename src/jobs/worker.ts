@@ -21,12 +21,11 @@ import {
   HEARTBEAT_SCRIPT,
   jobKey,
   parseAutoClaim,
-  parseGroupInfo,
   parseReadGroup,
   type RedisClient,
   START_SCRIPT,
   type StreamEntry,
-  trimPoint,
+  trimAcknowledged,
 } from "./redis_streams.ts";
 import type { JobOutcome } from "./runner.ts";
 
@@ -157,19 +156,9 @@ export class RedisJobWorker {
     return claimed;
   }
 
-  /**
-   * Drops acknowledged entries from the head of the stream (never a pending or undelivered one). The order of the
-   * two reads matters: the last-delivered id first, then the pending list. An entry delivered after the first read
-   * has a larger id and is kept; one delivered before it is either still pending at the second read (and bounds
-   * the trim) or already acknowledged. Read the other way round, an entry delivered between the reads would be
-   * pending but missing from the first answer, and trimmed: a lost job (the SIGKILL test caught exactly that).
-   */
+  /** Drops acknowledged entries from the head of the stream (see `trimAcknowledged`). */
   async #trim(stream: string): Promise<void> {
-    const info = parseGroupInfo(await this.#client.sendCommand(["XINFO", "GROUPS", stream]), this.#config.group);
-    if (!info) return;
-    const summary = await this.#client.sendCommand(["XPENDING", stream, this.#config.group]) as unknown[];
-    const oldestPending = Number(summary[0]) > 0 ? String(summary[1]) : undefined;
-    await this.#client.sendCommand(["XTRIM", stream, "MINID", trimPoint(oldestPending, info.lastDeliveredId)]);
+    await trimAcknowledged(this.#client, stream, this.#config.group);
   }
 
   #dispatch(stream: string, entry: StreamEntry, reclaimed: boolean): void {

@@ -11,7 +11,14 @@ import { jobsConfigSchema } from "../../src/jobs/config.ts";
 import { RedisJobQueue } from "../../src/jobs/redis_queue.ts";
 import { RedisJobWorker } from "../../src/jobs/worker.ts";
 import { JobRunner } from "../../src/jobs/runner.ts";
-import { COMPLETE_SCRIPT, connectRedis, evalScript, jobKey, type RedisClient } from "../../src/jobs/redis_streams.ts";
+import {
+  COMPLETE_SCRIPT,
+  connectRedis,
+  evalScript,
+  jobKey,
+  type RedisClient,
+  trimAcknowledged,
+} from "../../src/jobs/redis_streams.ts";
 import { createGateway } from "../../src/wiring.ts";
 import { Logger } from "../../src/log.ts";
 
@@ -80,6 +87,52 @@ Deno.test("redis jobs: the completion script stores the first outcome only and a
   } finally {
     await client.close();
     await queue.close();
+  }
+});
+
+Deno.test("redis jobs: trimming never drops an entry delivered while the trim reads the group's state", async () => {
+  await using redis = await TestRedis.start();
+  const client = await connectRedis(redis.url, { onError: () => {} });
+  const other = await connectRedis(redis.url, { onError: () => {} });
+  try {
+    await client.sendCommand(["XGROUP", "CREATE", "s", "g", "0", "MKSTREAM"]);
+    // An entry delivered and acknowledged (trimmable), then one added but not yet delivered.
+    await client.sendCommand(["XADD", "s", "*", "job", "done"]);
+    const [[, [[doneId]]]] = await client.sendCommand([
+      "XREADGROUP",
+      "GROUP",
+      "g",
+      "w0",
+      "COUNT",
+      "1",
+      "STREAMS",
+      "s",
+      ">",
+    ]) as [
+      string,
+      [string, string[]][],
+    ][];
+    await client.sendCommand(["XACK", "s", "g", doneId]);
+    const liveId = String(await client.sendCommand(["XADD", "s", "*", "job", "live"]));
+    // Another worker takes the live entry right after the trim's first read.
+    let reads = 0;
+    const racing = {
+      async sendCommand(args: string[]) {
+        const reply = await client.sendCommand(args);
+        if (reads++ === 0) {
+          await other.sendCommand(["XREADGROUP", "GROUP", "g", "w1", "COUNT", "1", "STREAMS", "s", ">"]);
+        }
+        return reply;
+      },
+    } as unknown as Pick<RedisClient, "sendCommand">;
+    await trimAcknowledged(racing, "s", "g");
+    const ids = (await client.sendCommand(["XRANGE", "s", "-", "+"]) as [string, string[]][]).map(([id]) => id);
+    assert.deepEqual(ids, [liveId], "the acknowledged entry is trimmed, the one delivered meanwhile is kept");
+    const pending = await client.sendCommand(["XPENDING", "s", "g", "-", "+", "10"]) as [string, string][];
+    assert.deepEqual(pending.map(([id, consumer]) => [id, consumer]), [[liveId, "w1"]]);
+  } finally {
+    await client.close();
+    await other.close();
   }
 });
 
