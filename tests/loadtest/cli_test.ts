@@ -38,7 +38,7 @@ async function reports(dir: string): Promise<{ json: Record<string, unknown>; ht
 }
 
 Deno.test({
-  name: "load run: a met SLO exits 0, an impossible SLO exits 1, a usage error exits 2",
+  name: "load run: a met SLO exits 0, an impossible SLO exits 1, a baseline is compared, usage errors exit 2",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -108,9 +108,44 @@ Deno.test({
       assert.equal(failed.json.passed, false);
       assert.equal(failed.json.targetKind, "external");
 
-      const usage = await spawnCli(["run", "no_such_scenario"]).output();
-      assert.equal(usage.code, 2);
-      assert.match(new TextDecoder().decode(usage.stderr), /unknown scenario "no_such_scenario"/);
+      // The failed run's JSON is a valid baseline: the comparison is made, per metric, and reported.
+      const badJson = [...Deno.readDirSync(outBad)].find((e) => e.name.endsWith(".json"))!.name;
+      const compared = await spawnCli([
+        "run",
+        "research_agent_baseline",
+        "--target",
+        external.url,
+        "--duration",
+        "3",
+        "--rate",
+        "10",
+        "--out",
+        outBad,
+        "--baseline",
+        `${outBad}/${badJson}`,
+        "--quiet",
+      ]).output();
+      const comparedText = new TextDecoder().decode(compared.stdout);
+      assert.ok(compared.code === 0 || compared.code === 1, comparedText);
+      assert.match(
+        comparedText,
+        /baseline (PASS|REGRESSION) \(vs .*Mann-Whitney one-sided alpha 0\.05, tolerance 10%\)/,
+      );
+      assert.match(comparedText, /latency_p50_ms +[\d.]+ → [\d.]+ \(×[\d.]+, p=[\d.e-]+, windows \d+\/\d+\)/);
+
+      for (
+        const [args, message] of [
+          [["run", "no_such_scenario"], /unknown scenario "no_such_scenario"/],
+          [["run", "soak", "--slo", "p42=1"], /--slo: unknown threshold "p42"/],
+          [["run", "soak", "--baseline", CLI], /is not JSON: pass a result file written by 'load run'/],
+          [["run", "spike_100_users", "--rate", "5"], /--rate applies to open-model scenarios; use --vus/],
+          [["run", "soak", "--target", "https://example.com"], /--target must be an http:\/\/ URL/],
+        ] as const
+      ) {
+        const usage = await spawnCli([...args]).output();
+        assert.equal(usage.code, 2, args.join(" "));
+        assert.match(new TextDecoder().decode(usage.stderr), message);
+      }
     } finally {
       await Deno.remove(outMet, { recursive: true });
       await Deno.remove(outBad, { recursive: true });
