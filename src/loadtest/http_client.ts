@@ -30,6 +30,14 @@ export interface HttpRequest {
   timeoutMs?: number;
 }
 
+/**
+ * A kept-alive connection the server had already closed (idle timeout): it failed before a single byte of the answer
+ * came back, so the request can be sent again on a fresh connection.
+ */
+class StaleConnectionError extends Error {
+  override name = "StaleConnectionError";
+}
+
 /** The request took longer than its `timeoutMs`. */
 export class TimeoutError extends Error {
   override name = "TimeoutError";
@@ -87,6 +95,8 @@ class Connection {
   /** `performance.now()` after which the request in flight on this connection has timed out. */
   deadline = Number.POSITIVE_INFINITY;
   timedOut = false;
+  /** Bytes of the current answer received so far (0 until the server said anything). */
+  received = 0;
 
   constructor(conn: Deno.TcpConn) {
     this.#conn = conn;
@@ -102,7 +112,12 @@ class Connection {
 
   async write(bytes: Uint8Array): Promise<void> {
     let off = 0;
-    while (off < bytes.length) off += await this.#conn.write(bytes.subarray(off));
+    try {
+      while (off < bytes.length) off += await this.#conn.write(bytes.subarray(off));
+    } catch (err) {
+      if (this.received === 0 && !this.timedOut) throw new StaleConnectionError(String(err));
+      throw err;
+    }
   }
 
   /** Reads more bytes into the buffer (compacting or growing it); throws on EOF. */
@@ -119,8 +134,18 @@ class Connection {
         this.#buf = bigger;
       }
     }
-    const n = await this.#conn.read(this.#buf.subarray(this.#end));
-    if (n === null) throw new Error("connection closed by the target");
+    let n: number | null;
+    try {
+      n = await this.#conn.read(this.#buf.subarray(this.#end));
+    } catch (err) {
+      if (this.received === 0 && !this.timedOut) throw new StaleConnectionError(String(err));
+      throw err;
+    }
+    if (n === null) {
+      if (this.received === 0 && !this.timedOut) throw new StaleConnectionError("closed before answering");
+      throw new Error("connection closed by the target");
+    }
+    this.received += n;
     this.#end += n;
   }
 
@@ -243,9 +268,7 @@ export class HttpPool {
     return out;
   }
 
-  async #acquire(): Promise<Connection> {
-    const idle = this.#idle.pop();
-    if (idle) return idle;
+  async #connect(): Promise<Connection> {
     if (this.#all.size >= this.#max) throw new Error(`connection limit of ${this.#max} reached`);
     const tcp = await Deno.connect({ hostname: this.origin.hostname.replace(/^\[|\]$/g, ""), port: this.#port() });
     tcp.setNoDelay(true);
@@ -284,14 +307,36 @@ export class HttpPool {
     this.#all.delete(conn);
   }
 
-  /** Sends one request (given as fields or pre-encoded bytes) and reads the whole response. */
+  /**
+   * Sends one request (given as fields or pre-encoded bytes) and reads the whole response. On an idle kept-alive
+   * connection that turns out to be closed before any answer byte, it is sent once more on a fresh connection.
+   */
   async send(request: HttpRequest, encoded?: Uint8Array): Promise<HttpResponse> {
     if (this.#closed) throw new Error("the pool is closed");
-    const conn = await this.#acquire();
+    const bytes = encoded ?? this.encode(request);
+    const deadline = request.timeoutMs === undefined ? undefined : performance.now() + request.timeoutMs;
+    const idle = this.#idle.pop();
+    if (idle) {
+      try {
+        return await this.#exchange(idle, request, bytes, deadline);
+      } catch (err) {
+        if (!(err instanceof StaleConnectionError)) throw err;
+      }
+    }
+    return await this.#exchange(await this.#connect(), request, bytes, deadline);
+  }
+
+  async #exchange(
+    conn: Connection,
+    request: HttpRequest,
+    bytes: Uint8Array,
+    deadline: number | undefined,
+  ): Promise<HttpResponse> {
     let reusable = false;
-    if (request.timeoutMs !== undefined) this.#watch(conn, performance.now() + request.timeoutMs);
+    conn.received = 0;
+    if (deadline !== undefined) this.#watch(conn, deadline);
     try {
-      await conn.write(encoded ?? this.encode(request));
+      await conn.write(bytes);
       const head = await conn.readHead();
       const response: HttpResponse = { status: head.status, headers: head.headers, bodyBytes: 0, headAt: head.at };
       const texts: string[] = [];

@@ -59,3 +59,34 @@ Deno.test("keep-alive connections are reused across sized, chunked and streamed 
     await server.shutdown();
   }
 });
+
+Deno.test("a kept-alive connection the server closed while idle is replaced, not counted as a failed request", async () => {
+  // A raw server that answers one request per connection with keep-alive, then closes the socket 30 ms later.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let accepted = 0;
+  const serving = (async () => {
+    for await (const conn of listener) {
+      accepted++;
+      (async () => {
+        const buf = new Uint8Array(4096);
+        await conn.read(buf);
+        await conn.write(
+          new TextEncoder().encode("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok"),
+        );
+        await new Promise((r) => setTimeout(r, 30));
+        conn.close();
+      })().catch(() => {});
+    }
+  })().catch(() => {});
+  const pool = new HttpPool(`http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`);
+  try {
+    assert.equal((await pool.send({ method: "GET", path: "/", keepBody: true })).body, "ok");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await pool.send({ method: "GET", path: "/", keepBody: true })).body, "ok");
+    assert.equal(accepted, 2, "the stale connection was replaced by a new one");
+  } finally {
+    pool.close();
+    listener.close();
+    await serving;
+  }
+});
