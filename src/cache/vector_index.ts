@@ -107,7 +107,7 @@ export class HnswVectorIndex implements VectorIndex {
       dimension: options.dimension,
       flatLimit: options.flatLimit ?? 512,
       m: options.m ?? 16,
-      efConstruction: options.efConstruction ?? 100,
+      efConstruction: options.efConstruction ?? 48,
       efSearch: options.efSearch ?? 64,
       initialCapacity: options.initialCapacity ?? 1024,
     };

@@ -240,6 +240,7 @@ export interface StreamToken {
 }
 
 const NUM = "zznum";
+const PHRASES_ANY_CASE: [RegExp, string][] = PHRASES.map(([re, to]) => [new RegExp(re.source, "gi"), to]);
 const CODE_NOUNS = new Set(
   [
     "function",
@@ -330,7 +331,7 @@ export function analyze(text: string): Analysis {
   }
   rest = expandContractions(rest.replace(/°\s*([CcFf])\b/g, " "));
   // Multi-word expressions fold first (case-insensitively), so "United States" is one name, not two.
-  for (const [re, to] of PHRASES) rest = rest.replace(new RegExp(re.source, "gi"), to);
+  for (const [re, to] of PHRASES_ANY_CASE) rest = rest.replace(re, to);
 
   // Capitalised words that are not merely sentence-initial are names (France, Python, Marie Curie).
   const entities = new Set<string>();

@@ -36,6 +36,7 @@ interface Slot {
   job?: { id: number; items: Pending[]; timer: ReturnType<typeof setTimeout> };
 }
 
+const RESOLVE_GROUP = 8;
 const WORKER_URL = new URL("./use_lite_worker.ts", import.meta.url).href;
 
 /** USE-lite in a pool of Web Workers with micro-batching. */
@@ -145,7 +146,16 @@ export class UseLiteEmbedder implements Embedder {
       for (const p of job.items) p.reject(err);
     } else {
       const { vectors, dimension } = msg;
-      job.items.forEach((p, i) => p.resolve(normalize(vectors.subarray(i * dimension, (i + 1) * dimension))));
+      // Resolve a batch a few callers at a time, each group in its own task: every caller's continuation (index
+      // search, verification) then runs between timers instead of 32 of them back to back on the event loop.
+      const resolveFrom = (start: number) => {
+        const end = Math.min(start + RESOLVE_GROUP, job.items.length);
+        for (let i = start; i < end; i++) {
+          job.items[i].resolve(normalize(vectors.subarray(i * dimension, (i + 1) * dimension)));
+        }
+        if (end < job.items.length) setTimeout(() => resolveFrom(end), 0);
+      };
+      resolveFrom(0);
     }
     this.#schedule();
   }
