@@ -139,6 +139,8 @@ export async function createGateway(config: Config): Promise<Gateway> {
       embedder,
       meter: telemetry.meter,
       logger: logger.child({ component: "cache" }),
+      // With a data directory the vector index survives restarts (no HNSW rebuild at start).
+      snapshotDir: config.dataDir ? `${config.dataDir}/cache-index` : undefined,
     });
     stages.cache = cache;
     readiness.add(cache.readinessCheck());

@@ -22,6 +22,7 @@ import { type CacheKeys, cacheKeys } from "./scope.ts";
 import { HnswVectorIndex, type VectorIndex } from "./vector_index.ts";
 import { acceptAll, type RejectReason, RuleVerifier, type Verifier } from "./verifier.ts";
 import { LATENCY_BUCKETS_SECONDS } from "../telemetry/telemetry.ts";
+import { join } from "node:path";
 
 /** The effective settings of one agent. */
 export interface AgentCacheSettings {
@@ -93,6 +94,11 @@ export interface SemanticCacheOptions {
   now?: () => number;
   /** Wait for the warm-up before resolving (the gateway does not: readiness reports it). */
   awaitWarm?: boolean;
+  /**
+   * Directory for a snapshot of the vector index, written on close and read at start, so a restart does not
+   * rebuild large HNSW graphs (the store's entries still decide what is live).
+   */
+  snapshotDir?: string;
 }
 
 /** A window of recent latencies for percentiles, bounded in memory. */
@@ -160,6 +166,9 @@ export class SemanticCache implements ResponseCache {
   #evictions = 0;
   #timeouts = 0;
   #embedFailureLogged = false;
+  #snapshotDir?: string;
+  /** True while warming from a restored index snapshot: vectors already in it are not added again. */
+  #restored = false;
 
   private constructor(options: SemanticCacheOptions) {
     this.#config = options.config;
@@ -170,12 +179,21 @@ export class SemanticCache implements ResponseCache {
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
     this.#embedderId = embedderId(options.embedder);
+    if (options.snapshotDir) this.#snapshotDir = join(options.snapshotDir, this.#embedderId.replace(/[^\w.-]/g, "_"));
     if (options.meter) this.#metrics = this.#instruments(options.meter);
   }
 
   /** Creates the cache, subscribes to the store's changes and starts warming from `store.scan()`. */
   static async open(options: SemanticCacheOptions): Promise<SemanticCache> {
     const cache = new SemanticCache(options);
+    if (cache.#snapshotDir) {
+      const restored = await HnswVectorIndex.restore(cache.#snapshotDir, { dimension: options.embedder.dimension })
+        .catch(() => null);
+      if (restored) {
+        cache.#index = restored;
+        cache.#restored = true;
+      }
+    }
     // Subscribe before scanning, so nothing written during the scan is missed (applying a change twice is harmless).
     cache.#unsubscribe = cache.backing.subscribe((change) => cache.#apply(change));
     cache.#warming = cache.#warm();
@@ -462,6 +480,11 @@ export class SemanticCache implements ResponseCache {
       new Promise((r) => setTimeout(r, 2000)),
     ]);
     await this.embedder.close();
+    if (this.#snapshotDir) {
+      await this.#index.snapshot(this.#snapshotDir).catch((err) =>
+        this.#logger?.warn("cache index snapshot failed", { err: String(err) })
+      );
+    }
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -623,6 +646,7 @@ export class SemanticCache implements ResponseCache {
     const local = withoutEmbedding(entry);
     this.#hold(local);
     if (!entry.semanticText) return;
+    if (this.#restored && this.#index.has(entry.id)) return;
     if (entry.embedding && entry.embedder === this.#embedderId && entry.embedding.length === this.embedder.dimension) {
       this.#index.add(entry.id, entry.scopeKey, entry.embedding);
     } else {
@@ -641,6 +665,11 @@ export class SemanticCache implements ResponseCache {
         this.#adopt(entry);
         // Adding to the HNSW graph is synchronous native work: yield now and then so requests keep flowing.
         if (++n % 256 === 0) await new Promise((r) => setTimeout(r, 0));
+      }
+      if (this.#restored) {
+        // Vectors of entries the store no longer holds (expired or deleted while this process was down) go.
+        for (const id of this.#index.ids()) if (!this.#entries.has(id)) this.#index.remove(id);
+        this.#restored = false;
       }
       this.#warmed = true;
       this.#logger?.info("cache index warm", { entries: n, ms: Math.round(performance.now() - started) });

@@ -36,6 +36,8 @@ export interface VectorIndex {
   has(id: string): boolean;
   /** Vectors held for `scope`. */
   scopeSize(scope: string): number;
+  /** Every id held. */
+  ids(): string[];
   /** The `k` most similar vectors of `scope`, most similar first. */
   search(scope: string, vector: ArrayLike<number>, k: number): Neighbour[];
   /** Rebuilds graphs whose tombstones outweigh their live points; returns how many were rebuilt. */
@@ -119,6 +121,10 @@ export class HnswVectorIndex implements VectorIndex {
 
   has(id: string): boolean {
     return this.#scopeOf.has(id);
+  }
+
+  ids(): string[] {
+    return [...this.#scopeOf.keys()];
   }
 
   scopeSize(scope: string): number {

@@ -135,3 +135,42 @@ Deno.test("two caches sharing a real Redis: A's answer is an exact and a semanti
     await redis.stop();
   }
 });
+
+Deno.test("with a snapshot directory the index survives a restart; entries gone meanwhile leave it", async () => {
+  const dir = await Deno.makeTempDir();
+  const store = await MemoryStore.open({ sweepIntervalMs: 0 });
+  try {
+    const first = await SemanticCache.open({
+      config: config(),
+      store,
+      embedder: new HashEmbedder(),
+      awaitWarm: true,
+      snapshotDir: dir,
+    });
+    for (const q of ["How do I reset my password?", "How do I delete my account?", "How do I export my data?"]) {
+      first.store(call(q), completion(q));
+    }
+    await until(() => first.index.size === 3 && store.status().entries === 3);
+    await first.close();
+    assert.ok((await Deno.stat(`${dir}/hash_256/manifest.json`)).isFile, "close writes the index snapshot");
+    // While the process is down, one entry leaves the store.
+    const gone = (await Array.fromAsync(store.scan())).find((e) => e.semanticText === "How do I export my data?")!;
+    await store.delete(gone.id);
+
+    const second = await SemanticCache.open({
+      config: config(),
+      store,
+      embedder: new HashEmbedder(),
+      awaitWarm: true,
+      snapshotDir: dir,
+    });
+    assert.equal(second.index.size, 2);
+    assert.equal(second.index.has(gone.id), false);
+    assert.equal((await second.lookup(call("how do I reset my password")))?.kind, "semantic");
+    assert.equal(await second.lookup(call("How do I export my data?")), null);
+    await second.close();
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
