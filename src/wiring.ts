@@ -139,6 +139,8 @@ export async function createGateway(config: Config): Promise<Gateway> {
       embedder,
       meter: telemetry.meter,
       logger: logger.child({ component: "cache" }),
+      // Near-misses just under the threshold feed the cost recommendations.
+      observer: cost?.accountant.cacheObservations,
       // With a data directory the vector index survives restarts (no HNSW rebuild at start).
       snapshotDir: config.dataDir ? `${config.dataDir}/cache-index` : undefined,
     });

@@ -99,6 +99,23 @@ export interface SemanticCacheOptions {
    * rebuild large HNSW graphs (the store's entries still decide what is live).
    */
   snapshotDir?: string;
+  /** Told the outcome of every lookup and the best candidate's similarity (cost recommendations use it). */
+  observer?: LookupObserver;
+}
+
+/** One lookup as the cache saw it: what it served and how close the best semantic candidate was. */
+export interface LookupObservation {
+  tenant: string;
+  agent: string;
+  outcome: "exact" | "semantic" | "miss";
+  /** Similarity of the best candidate in scope, when a semantic search ran (hit or not). */
+  similarity?: number;
+  threshold: number;
+}
+
+/** Receives lookup observations; must be cheap and never throw. */
+export interface LookupObserver {
+  lookup(observation: LookupObservation): void;
 }
 
 /** A window of recent latencies for percentiles, bounded in memory. */
@@ -144,6 +161,7 @@ export class SemanticCache implements ResponseCache {
   #verifier: Verifier;
   #index: VectorIndex;
   #logger?: Logger;
+  #observer?: LookupObserver;
   #now: () => number;
   /** Entries without their embeddings, in least-recently-used order (a hit moves an entry to the end). */
   #entries = new Map<string, CacheEntry>();
@@ -177,6 +195,7 @@ export class SemanticCache implements ResponseCache {
     this.#verifier = options.verifier ?? (options.config.verify ? new RuleVerifier() : acceptAll);
     this.#index = new HnswVectorIndex({ dimension: options.embedder.dimension });
     this.#logger = options.logger;
+    this.#observer = options.observer;
     this.#now = options.now ?? Date.now;
     this.#embedderId = embedderId(options.embedder);
     if (options.snapshotDir) this.#snapshotDir = join(options.snapshotDir, this.#embedderId.replace(/[^\w.-]/g, "_"));
@@ -260,12 +279,24 @@ export class SemanticCache implements ResponseCache {
       return null;
     }
     const settings = this.settingsFor(call.agentId);
+    const observe = (outcome: LookupObservation["outcome"], similarity?: number) =>
+      this.#observer?.lookup({
+        tenant: call.tenant,
+        agent: call.agentId,
+        outcome,
+        similarity,
+        threshold: settings.similarityThreshold,
+      });
     const exact = this.#exactHit(call.tenant, keys);
-    if (exact) return this.#served(exact, "exact", started);
+    if (exact) {
+      observe("exact");
+      return this.#served(exact, "exact", started);
+    }
     // Nothing to compare with in this scope: no need to wait for an embedding (the store embeds the answer).
     if (
       call.cacheMode === "exact-only" || keys.semanticText === undefined || this.#index.scopeSize(keys.scopeKey) === 0
     ) {
+      observe("miss");
       this.#count("miss", started);
       return null;
     }
@@ -299,8 +330,13 @@ export class SemanticCache implements ResponseCache {
       this.#count("miss", started);
       return null;
     }
-    const hit = this.#semanticHit(call.tenant, keys, vector, settings.similarityThreshold);
-    if (hit) return this.#served(hit.entry, "semantic", started, hit.similarity);
+    const best: { similarity?: number } = {};
+    const hit = this.#semanticHit(call.tenant, keys, vector, settings.similarityThreshold, best);
+    if (hit) {
+      observe("semantic", hit.similarity);
+      return this.#served(hit.entry, "semantic", started, hit.similarity);
+    }
+    observe("miss", best.similarity);
     this.#count("miss", started);
     return null;
   }
@@ -526,8 +562,10 @@ export class SemanticCache implements ResponseCache {
     keys: CacheKeys,
     vector: number[],
     threshold: number,
+    best: { similarity?: number } = {},
   ): { entry: CacheEntry; similarity: number } | null {
     const neighbours = this.#index.search(keys.scopeKey, vector, this.#config.candidates);
+    if (neighbours.length) best.similarity = Math.min(1, neighbours[0].similarity);
     const now = this.#now();
     for (const n of neighbours) {
       if (n.similarity < threshold) break;

@@ -106,12 +106,19 @@ Deno.test("through the gateway: a burst past the latency budget is shed at once 
   const shed = burst.filter((b) => b.status === 503);
   const served = burst.filter((b) => b.status === 200);
   assert.ok(shed.length > 0 && served.length > 0, `statuses ${burst.map((b) => b.status)}`);
-  assert.ok(shed.every((b) => b.code === "slo" && Number(b.retryAfter) >= 1), JSON.stringify(shed[0]));
+  // Most are shed at once on the SLO estimate; on a stalled machine a request admitted to the queue may still run
+  // out its wait budget (queue_timeout), which is also a correct 503.
+  assert.ok(
+    shed.every((b) => (b.code === "slo" || b.code === "queue_timeout") && Number(b.retryAfter) >= 1),
+    JSON.stringify(shed),
+  );
+  const sloShed = shed.filter((b) => b.code === "slo");
+  assert.ok(sloShed.length > 0, `no SLO shedding: ${JSON.stringify(shed)}`);
   // Shed requests were told at once, not after waiting out the 300 ms budget: faster than those served.
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const shedMs = median(shed.map((b) => b.ms));
+  const shedMs = median(sloShed.map((b) => b.ms));
   const servedMs = median(served.map((b) => b.ms));
   assert.ok(shedMs < servedMs, `shed median ${shedMs.toFixed(0)} ms, served median ${servedMs.toFixed(0)} ms`);
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-  assert.equal(metricValue(metrics, "amas_admission_shed_total", { reason: "slo" }), shed.length);
+  assert.equal(metricValue(metrics, "amas_admission_shed_total", { reason: "slo" }), sloShed.length);
 });
