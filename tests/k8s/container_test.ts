@@ -200,11 +200,18 @@ Deno.test({
     await Deno.writeTextFile(`${dir}/pod${i}.sh`, text);
     return `${dir}/pod${i}.sh`;
   }));
+  // The checkout itself may live under /tmp (CI clones anywhere), which the pod's tmpfs would hide: keep a bind
+  // mount of it outside /tmp, then put it back, read-only, on top of the tmpfs.
+  const keep = `${dir}/checkout`;
+  await Deno.mkdir(keep);
   const script = [
     "set -u",
     "ip link set lo up",
+    `mount --bind ${shellQuote(ROOT)} ${shellQuote(keep)} || { echo 'RESULT bind failed'; exit 3; }`,
     "mount -o remount,bind,ro / || { echo 'RESULT remount failed'; exit 3; }",
     "mount -t tmpfs -o size=512m tmpfs /tmp",
+    `mkdir -p ${shellQuote(ROOT)} 2>/dev/null; mount --bind ${shellQuote(keep)} ${shellQuote(ROOT)}`,
+    `mount -o remount,bind,ro ${shellQuote(ROOT)} || { echo 'RESULT remount of the checkout failed'; exit 3; }`,
     `if touch ${shellQuote(join(ROOT, ".ro-probe"))} 2>/dev/null; then echo 'RESULT root-writable'; exit 4; fi`,
     "curl -s -m 2 -o /dev/null https://registry.npmjs.org/ && { echo 'RESULT network-reachable'; exit 5; }",
     ...files.map((f, i) => `unshare -n bash ${f} > /tmp/pod${i}.out 2>&1 &`),
