@@ -95,7 +95,12 @@ function deploymentProvider(name: string, d: DeploymentConfig, seed: number): Pr
       : d.simProfile ?? simModelSchema.parse({});
     // Each deployment draws its own jitter and failures, so two deployments do not fail in lock-step.
     const ownSeed = (seed ^ parseInt(fingerprint(name).slice(0, 8), 16)) >>> 0;
-    return new SimulatedProvider({ [name]: profile }, { seed: ownSeed, name, fallbackModel: name });
+    return new SimulatedProvider({ [name]: profile }, {
+      seed: ownSeed,
+      name,
+      fallbackModel: name,
+      failureDomain: "provider",
+    });
   }
   let apiKey = d.apiKey;
   if (d.apiKeyEnv) {

@@ -60,6 +60,11 @@ export interface SimStats {
 /** The simulated provider. */
 export class SimulatedProvider implements Provider {
   readonly name: string;
+  /**
+   * The embedded simulator's models behave as upstreams of their own (breaking one must not take the others
+   * down); a routing deployment serves one model and is its own domain.
+   */
+  readonly failureDomain: "provider" | "model";
   #models: Map<string, SimModelConfig>;
   #random: () => number;
   #stats: SimStats = { calls: 0, byModel: {} };
@@ -71,9 +76,10 @@ export class SimulatedProvider implements Provider {
    */
   constructor(
     models: Record<string, SimModelConfig>,
-    options: { seed?: number; name?: string; fallbackModel?: string } = {},
+    options: { seed?: number; name?: string; fallbackModel?: string; failureDomain?: "provider" | "model" } = {},
   ) {
     this.name = options.name ?? "sim";
+    this.failureDomain = options.failureDomain ?? "model";
     this.#models = new Map(Object.entries(models));
     this.#random = mulberry32(options.seed ?? 1);
     this.#fallbackModel = options.fallbackModel ?? "sim-small";

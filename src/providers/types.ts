@@ -27,8 +27,20 @@ export interface Provider {
    * yields chunks as they arrive.
    */
   stream(request: ChatRequest, options: CallOptions): Promise<AsyncIterable<ChatCompletionChunk>>;
+  /**
+   * What fails together: `provider` (the default: one upstream, one breaker and bulkhead for all its models) or
+   * `model` (each model is an independent upstream, like the simulator's models, so each gets its own).
+   */
+  readonly failureDomain?: "provider" | "model";
   /** Releases pooled connections. */
   close?(): Promise<void> | void;
+}
+
+/** The name of a route's failure domain: the key of its breaker and bulkhead, and its `provider` metric label. */
+export function failureDomainOf(route: { provider: Provider; upstreamModel: string }): string {
+  return route.provider.failureDomain === "model"
+    ? `${route.provider.name}/${route.upstreamModel}`
+    : route.provider.name;
 }
 
 /** An upstream failure, classified so that retry and breaker policies can decide what to do with it. */

@@ -70,7 +70,8 @@ export function asStaleSource(value: unknown): StaleSource | undefined {
 export function createResilience(deps: ResilienceDeps): Resilience {
   const { config, registry, telemetry, logger } = deps;
   const m = new ResilienceMetrics(telemetry);
-  const policies = new ProviderPolicies((provider) => policyFor(config, provider), {
+  // A failure domain `provider/model` takes the settings of its provider.
+  const policies = new ProviderPolicies((domain) => policyFor(config, domain.split("/")[0]), {
     onTransition(provider, from, to) {
       m.breakerTransitions.add(1, { provider, from, to });
       logger.warn("circuit breaker state changed", { provider, from, to });

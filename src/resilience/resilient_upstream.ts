@@ -12,6 +12,7 @@ import { completionToChunks } from "../gateway/completion_stream.ts";
 import type { DirectUpstream } from "../gateway/direct_upstream.ts";
 import type { CacheHit, ChatCall, UpstreamInvoker } from "../gateway/stages.ts";
 import type { Route } from "../providers/registry.ts";
+import { failureDomainOf } from "../providers/types.ts";
 import { OverloadedError } from "../errors.ts";
 import { BulkheadFullError, CircuitOpenError, isUpstreamFailure, type ProviderPolicies } from "./provider_policy.ts";
 
@@ -104,7 +105,7 @@ export class ResilientUpstream implements UpstreamInvoker {
     const chain = this.chain(routes, call);
     const errors: unknown[] = [];
     for (const [i, route] of chain.entries()) {
-      const policy = this.#o.policies.for(route.provider.name);
+      const policy = this.#o.policies.for(failureDomainOf(route));
       try {
         const value = await policy.execute(
           call.signal,
@@ -147,7 +148,7 @@ function finalError(model: string, chain: Route[], errors: unknown[]): unknown {
   if (!refused) return errors[errors.length - 1];
   const waits = errors.map((e) => e instanceof CircuitOpenError ? e.retryAfterMs : 1000);
   const retryAfterSeconds = Math.max(1, Math.ceil(Math.min(...waits) / 1000));
-  const providers = [...new Set(chain.map((r) => r.provider.name))].join(", ");
+  const providers = [...new Set(chain.map(failureDomainOf))].join(", ");
   return new OverloadedError(
     `every upstream for model ${model} is unavailable (${providers}: circuit open or at capacity); ` +
       `retry after ${retryAfterSeconds} s`,

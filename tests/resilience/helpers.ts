@@ -40,7 +40,7 @@ export function makeCall(
 /** A simulated provider named `name` serving every model with one profile. */
 export function simProvider(name: string, profile: Partial<SimModelConfig> = {}): SimulatedProvider {
   const p = simModelSchema.parse({ ttftMs: 1, jitterMs: 0, tokensPerSecond: 100_000, completionTokens: 8, ...profile });
-  return new SimulatedProvider({ [name]: p }, { name, fallbackModel: name });
+  return new SimulatedProvider({ [name]: p }, { name, fallbackModel: name, failureDomain: "provider" });
 }
 
 /** A policy configuration: the defaults with `over` merged one level deep. */
