@@ -13,6 +13,7 @@
  *     [--latency-ms 10] [--rounds 2]
  */
 import { fileURLToPath } from "node:url";
+import { SERVICE_PERMISSIONS } from "../src/setup/permissions.ts";
 
 function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(`--${name}`);
@@ -182,16 +183,7 @@ async function main(): Promise<void> {
   ]);
   const upstreamUrl = `http://127.0.0.1:${upstream.port}/v1`;
   const hono = await spawn(Deno.execPath(), ["run", "--allow-net", "bench/support/hello_hono.ts"]);
-  const amas = await spawn(Deno.execPath(), [
-    "run",
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-    "--allow-write",
-    "--allow-ffi",
-    "--allow-sys",
-    "src/main.ts",
-  ], {
+  const amas = await spawn(Deno.execPath(), ["run", ...SERVICE_PERMISSIONS, "src/main.ts"], {
     AMAS_PORT: "0",
     AMAS_LOG_LEVEL: "warn",
     OPENAI_API_KEY: "sk-bench",
