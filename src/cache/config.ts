@@ -47,6 +47,17 @@ export const cacheConfigSchema = z.object({
   staleSeconds: z.coerce.number().int().min(0).default(3600)
     .describe("AMAS_CACHE_STALE_SECONDS: how long an expired entry may still answer when every upstream fails"),
   sweepIntervalMs: millis.min(100).default(60_000).describe("how often expired entries leave the index"),
+  sharedSnapshot: booleanSetting.default(true).describe(
+    "AMAS_CACHE_SHARED_SNAPSHOT: replicas share a snapshot of the vector index through Redis/Upstash, so a new one loads graphs instead of building them",
+  ),
+  // Every replica checks this often; the one that finds the shared snapshot older than this and its index changed
+  // enough publishes (one at a time, under a lock). A publish of 100k 512-d vectors moves ~300 MB to Redis.
+  snapshotIntervalMs: millis.min(1_000).default(600_000).describe(
+    "AMAS_CACHE_SNAPSHOT_INTERVAL_MS: the shared index snapshot is republished when older than this (and changed)",
+  ),
+  snapshotMinChanges: z.coerce.number().int().min(1).default(1_000).describe(
+    "AMAS_CACHE_SNAPSHOT_MIN_CHANGES: index adds/removes since the shared snapshot that make a new one worth publishing",
+  ),
   openai: openAiEmbedderSchema.default(() => openAiEmbedderSchema.parse({})),
   agents: z.record(z.string().min(1), agentCacheSchema).default({})
     .describe('per-agent overrides: { "<agent id>": { enabled, similarityThreshold, ttlSeconds, maxTemperature } }'),

@@ -20,6 +20,7 @@ import type { ReadinessCheck } from "../http/routes/health.ts";
 import type { CacheConfig } from "./config.ts";
 import { type CacheKeys, cacheKeys } from "./scope.ts";
 import { HnswVectorIndex, type VectorIndex } from "./vector_index.ts";
+import { SharedIndexSnapshot, type SharedManifest } from "./shared_snapshot.ts";
 import { acceptAll, type RejectReason, RuleVerifier, type Verifier } from "./verifier.ts";
 import { LATENCY_BUCKETS_SECONDS } from "../telemetry/telemetry.ts";
 import { join } from "node:path";
@@ -79,7 +80,29 @@ export interface CacheStats {
   embed_timeouts: number;
   store: ReturnType<Store["status"]>;
   index: ReturnType<VectorIndex["stats"]>;
+  warm: WarmStats;
+  /** The index snapshot shared through the store (absent when the store cannot hold one or it is turned off). */
+  shared_snapshot?: { published: number; generation?: string; last_error?: string };
 }
+
+/** How this replica's index was warmed. */
+export interface WarmStats {
+  /** Where the index came from: built from the store's entries, or loaded from a snapshot and reconciled. */
+  source: "store" | "local-snapshot" | "shared-snapshot";
+  /** Start to ready, ms (0 until ready). */
+  ms: number;
+  /** Vectors loaded from the snapshot. */
+  restored: number;
+  /** Time to download and load the shared snapshot, ms. */
+  snapshot_ms?: number;
+  /** Why a shared snapshot was not used (none published, mismatch, corruption, store error). */
+  fallback?: string;
+}
+
+/** How long a starting replica may spend downloading the shared snapshot before it builds instead. */
+const SHARED_DOWNLOAD_DEADLINE_MS = 120_000;
+/** How long a closing replica may spend publishing the shared snapshot. */
+const CLOSE_PUBLISH_TIMEOUT_MS = 20_000;
 
 /** Options of {@linkcode SemanticCache.open}. */
 export interface SemanticCacheOptions {
@@ -187,6 +210,17 @@ export class SemanticCache implements ResponseCache {
   #snapshotDir?: string;
   /** True while warming from a restored index snapshot: vectors already in it are not added again. */
   #restored = false;
+  #warmStats: WarmStats = { source: "store", ms: 0, restored: 0 };
+  #share?: SharedIndexSnapshot;
+  /** Changes from the store, held while the shared snapshot downloads (they apply to the index it brings). */
+  #held: StoreChange[] | null = null;
+  /** The shared generation this replica knows of, and `index.changes` at the time it was taken. */
+  #sharedGeneration?: string;
+  #sharedBaseline?: number;
+  #published = 0;
+  #publishError?: string;
+  #publishing?: Promise<SharedManifest | null>;
+  #shareTimer?: ReturnType<typeof setInterval>;
 
   private constructor(options: SemanticCacheOptions) {
     this.#config = options.config;
@@ -200,6 +234,13 @@ export class SemanticCache implements ResponseCache {
     this.#embedderId = embedderId(options.embedder);
     if (options.snapshotDir) this.#snapshotDir = join(options.snapshotDir, this.#embedderId.replace(/[^\w.-]/g, "_"));
     if (options.meter) this.#metrics = this.#instruments(options.meter);
+    if (options.config.sharedSnapshot && options.store.blobs) {
+      this.#share = new SharedIndexSnapshot({
+        blobs: options.store.blobs,
+        embedder: this.#embedderId,
+        dimension: options.embedder.dimension,
+      });
+    }
   }
 
   /** Creates the cache, subscribes to the store's changes and starts warming from `store.scan()`. */
@@ -211,10 +252,16 @@ export class SemanticCache implements ResponseCache {
       if (restored) {
         cache.#index = restored;
         cache.#restored = true;
+        cache.#warmStats = { source: "local-snapshot", ms: 0, restored: restored.size };
       }
     }
+    // Without a local snapshot, the warm-up first tries the shared one; changes arriving meanwhile wait for it.
+    if (!cache.#restored && cache.#share) cache.#held = [];
     // Subscribe before scanning, so nothing written during the scan is missed (applying a change twice is harmless).
-    cache.#unsubscribe = cache.backing.subscribe((change) => cache.#apply(change));
+    cache.#unsubscribe = cache.backing.subscribe((change) => {
+      if (cache.#held) cache.#held.push(change);
+      else cache.#apply(change);
+    });
     cache.#warming = cache.#warm();
     // Load the model now rather than on the first request (it takes a second or more); readiness does not wait
     // for it, so a gateway whose embedder is slow or broken still serves exact hits and misses.
@@ -223,7 +270,19 @@ export class SemanticCache implements ResponseCache {
     const interval = options.config.sweepIntervalMs;
     cache.#sweep = setInterval(() => cache.sweep(), interval);
     Deno.unrefTimer(cache.#sweep as unknown as number);
+    if (cache.#share) {
+      cache.#shareTimer = setInterval(() => cache.#publishIfDue("interval"), options.config.snapshotIntervalMs);
+      Deno.unrefTimer(cache.#shareTimer as unknown as number);
+    }
     return cache;
+  }
+
+  /**
+   * Publishes this replica's index as the shared snapshot now, whatever the interval and the changes; resolves
+   * null when the store cannot hold one, the index is not warm yet, or another replica is publishing.
+   */
+  publishSnapshot(): Promise<SharedManifest | null> {
+    return this.#publish();
   }
 
   /** Whether the warm-up from the store finished. */
@@ -485,6 +544,16 @@ export class SemanticCache implements ResponseCache {
       embed_timeouts: this.#timeouts,
       store: this.backing.status(),
       index: this.#index.stats(),
+      warm: { ...this.#warmStats },
+      ...(this.#share
+        ? {
+          shared_snapshot: {
+            published: this.#published,
+            ...(this.#sharedGeneration ? { generation: this.#sharedGeneration } : {}),
+            ...(this.#publishError ? { last_error: this.#publishError } : {}),
+          },
+        }
+        : {}),
     };
   }
 
@@ -510,6 +579,7 @@ export class SemanticCache implements ResponseCache {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweep);
+    clearInterval(this.#shareTimer);
     this.#unsubscribe();
     await Promise.race([
       Promise.allSettled([...this.#pendingWrites]),
@@ -520,6 +590,15 @@ export class SemanticCache implements ResponseCache {
       await this.#index.snapshot(this.#snapshotDir).catch((err) =>
         this.#logger?.warn("cache index snapshot failed", { err: String(err) })
       );
+    }
+    if (this.#share) {
+      // A replica going away hands its index on when it changed enough; bounded, a shutdown must not hang on it.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#publishIfDue("close"),
+        new Promise((r) => timer = setTimeout(r, CLOSE_PUBLISH_TIMEOUT_MS)),
+      ]);
+      clearTimeout(timer);
     }
   }
 
@@ -680,13 +759,19 @@ export class SemanticCache implements ResponseCache {
   #adopt(entry: CacheEntry): void {
     if (entry.expiresAt <= this.#now()) return;
     const current = this.#entries.get(entry.id);
-    if (current && current.createdAt >= entry.createdAt) return;
+    if (current && current.createdAt >= entry.createdAt) {
+      // Held already, but its vector went with the index a snapshot replaced (written during the download).
+      if (current.createdAt === entry.createdAt && entry.semanticText && !this.#index.has(entry.id)) {
+        if (this.#usable(entry)) this.#index.add(entry.id, entry.scopeKey, entry.embedding!);
+      }
+      return;
+    }
     const local = withoutEmbedding(entry);
     this.#hold(local);
     if (!entry.semanticText) return;
     if (this.#restored && this.#index.has(entry.id)) return;
-    if (entry.embedding && entry.embedder === this.#embedderId && entry.embedding.length === this.embedder.dimension) {
-      this.#index.add(entry.id, entry.scopeKey, entry.embedding);
+    if (this.#usable(entry)) {
+      this.#index.add(entry.id, entry.scopeKey, entry.embedding!);
     } else {
       // Written by a replica with another embedder: embed it here, in the background.
       this.embedder.embed([entry.semanticText]).then(([v]) => {
@@ -695,11 +780,57 @@ export class SemanticCache implements ResponseCache {
     }
   }
 
+  /** Whether an entry's embedding can go into this index as it is. */
+  #usable(entry: CacheEntry): boolean {
+    return entry.embedding !== undefined && entry.embedder === this.#embedderId &&
+      entry.embedding.length === this.embedder.dimension;
+  }
+
+  /** Replaces the empty index with the shared snapshot when one is usable; otherwise the warm-up builds. */
+  async #loadShared(): Promise<void> {
+    try {
+      const got = await this.#share!.download({}, Date.now() + SHARED_DOWNLOAD_DEADLINE_MS);
+      if (!got) {
+        this.#warmStats.fallback = "no shared snapshot published yet";
+        return;
+      }
+      this.#index = got.index;
+      this.#restored = true;
+      this.#sharedGeneration = got.manifest.generation;
+      this.#sharedBaseline = 0;
+      this.#warmStats = {
+        source: "shared-snapshot",
+        ms: 0,
+        restored: got.index.size,
+        snapshot_ms: Math.round(got.ms),
+      };
+      this.#logger?.info("cache index loaded from the shared snapshot", {
+        generation: got.manifest.generation,
+        vectors: got.index.size,
+        bytes: got.manifest.bytes,
+        ageS: Math.round((Date.now() - got.manifest.publishedAt) / 1000),
+        ms: Math.round(got.ms),
+      });
+    } catch (err) {
+      this.#warmStats.fallback = (err as Error)?.message ?? String(err);
+      this.#logger?.warn("shared index snapshot not usable; building the index from the store", {
+        reason: this.#warmStats.fallback,
+      });
+    } finally {
+      const held = this.#held ?? [];
+      this.#held = null;
+      for (const change of held) this.#apply(change);
+    }
+  }
+
   async #warm(): Promise<void> {
     const started = performance.now();
     let n = 0;
+    if (this.#held) await this.#loadShared();
     try {
-      for await (const entry of this.backing.scan()) {
+      // Entries whose vectors a restored index holds are read without their embeddings (most of their bytes).
+      const scan = this.#restored ? { withoutEmbedding: (id: string) => this.#index.has(id) } : {};
+      for await (const entry of this.backing.scan(scan)) {
         this.#adopt(entry);
         // Adding to the HNSW graph is synchronous native work: yield now and then so requests keep flowing.
         if (++n % 256 === 0) await new Promise((r) => setTimeout(r, 0));
@@ -710,14 +841,79 @@ export class SemanticCache implements ResponseCache {
         this.#restored = false;
       }
       this.#warmed = true;
-      this.#logger?.info("cache index warm", { entries: n, ms: Math.round(performance.now() - started) });
+      this.#warmStats.ms = Math.round(performance.now() - started);
+      this.#logger?.info("cache index warm", {
+        entries: n,
+        vectors: this.#index.size,
+        source: this.#warmStats.source,
+        ms: this.#warmStats.ms,
+      });
+      // A replica that had to build hands its index on at once when the cluster has no snapshot yet.
+      if (this.#warmStats.source !== "shared-snapshot") this.#publishIfDue("interval");
     } catch (err) {
       // A store that cannot be scanned (Redis down at start) must not keep the gateway unready forever: it
       // serves from what it has and the change feed fills the index as the store comes back.
       this.#warmError = String(err);
       this.#warmed = true;
+      this.#warmStats.ms = Math.round(performance.now() - started);
       this.#logger?.warn("cache warm-up failed; starting with what was read", { entries: n, err: String(err) });
     }
+  }
+
+  /**
+   * Publishes the shared snapshot when it is due: this index changed by at least `snapshotMinChanges` since the
+   * shared one was taken (or the cluster has none), and (except on close) the shared one is older than
+   * `snapshotIntervalMs`. Never rejects.
+   */
+  async #publishIfDue(reason: "interval" | "close"): Promise<void> {
+    if (!this.#share || !this.#warmed || this.#warmError || this.#publishing) {
+      if (reason === "close") await this.#publishing?.catch(() => {});
+      return;
+    }
+    try {
+      const current = await this.#share.current();
+      if (current && current.generation !== this.#sharedGeneration) {
+        // Published by another replica: count changes from now on (what it lacks of ours is not known).
+        this.#sharedGeneration = current.generation;
+        this.#sharedBaseline = this.#index.changes;
+      }
+      const changed = current ? this.#index.changes - (this.#sharedBaseline ?? 0) : this.#index.size;
+      if (changed < this.#config.snapshotMinChanges) return;
+      if (reason === "interval" && current && Date.now() - current.publishedAt < this.#config.snapshotIntervalMs) {
+        return;
+      }
+      await this.#publish();
+    } catch (err) {
+      this.#publishError = (err as Error)?.message ?? String(err);
+    }
+  }
+
+  #publish(): Promise<SharedManifest | null> {
+    if (!this.#share || !this.#warmed) return Promise.resolve(null);
+    if (this.#publishing) return this.#publishing;
+    const baseline = this.#index.changes;
+    const index = this.#index;
+    const started = performance.now();
+    const work = this.#share.publish(index).then((manifest) => {
+      if (!manifest) return null;
+      this.#published++;
+      this.#publishError = undefined;
+      this.#sharedGeneration = manifest.generation;
+      this.#sharedBaseline = baseline;
+      this.#logger?.info("cache index snapshot published for other replicas", {
+        generation: manifest.generation,
+        vectors: manifest.size,
+        bytes: manifest.bytes,
+        ms: Math.round(performance.now() - started),
+      });
+      return manifest;
+    }, (err) => {
+      this.#publishError = (err as Error)?.message ?? String(err);
+      this.#logger?.warn("cache index snapshot not published", { err: this.#publishError });
+      return null;
+    }).finally(() => this.#publishing = undefined);
+    this.#publishing = work;
+    return work;
   }
 
   #embedFailed(err: unknown): void {

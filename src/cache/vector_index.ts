@@ -42,8 +42,13 @@ export interface VectorIndex {
   search(scope: string, vector: ArrayLike<number>, k: number): Neighbour[];
   /** Rebuilds graphs whose tombstones outweigh their live points; returns how many were rebuilt. */
   compact(): number;
-  /** Writes the index to a directory (created if missing). */
+  /**
+   * Writes the index to a directory (created if missing). Safe while the index keeps changing: each partition is
+   * written and described in one synchronous step, and the event loop runs between partitions.
+   */
   snapshot(dir: string): Promise<void>;
+  /** Adds and removes since the index was created or restored (a snapshot is worth publishing when it grew). */
+  readonly changes: number;
   /** Counters for stats and tests. */
   stats(): VectorIndexStats;
 }
@@ -102,6 +107,7 @@ export class HnswVectorIndex implements VectorIndex {
   #options: Required<HnswIndexOptions>;
   #partitions = new Map<string, Partition>();
   #scopeOf = new Map<string, string>();
+  #changes = 0;
 
   constructor(options: HnswIndexOptions) {
     this.dimension = options.dimension;
@@ -117,6 +123,10 @@ export class HnswVectorIndex implements VectorIndex {
 
   get size(): number {
     return this.#scopeOf.size;
+  }
+
+  get changes(): number {
+    return this.#changes;
   }
 
   has(id: string): boolean {
@@ -150,12 +160,14 @@ export class HnswVectorIndex implements VectorIndex {
       this.#graphAdd(partition, id, Array.from(vector));
     }
     this.#scopeOf.set(id, scope);
+    this.#changes++;
   }
 
   remove(id: string): boolean {
     const scope = this.#scopeOf.get(id);
     if (scope === undefined) return false;
     this.#scopeOf.delete(id);
+    this.#changes++;
     const partition = this.#partitions.get(scope)!;
     if (partition.kind === "flat") {
       const i = partition.ids.indexOf(id);
@@ -234,15 +246,20 @@ export class HnswVectorIndex implements VectorIndex {
     await Deno.mkdir(dir, { recursive: true });
     const manifest: Manifest = { version: 1, dimension: this.dimension, partitions: [] };
     let n = 0;
-    for (const [scope, p] of this.#partitions) {
+    // A copy: partitions created or promoted meanwhile are picked up by the next snapshot.
+    for (const scope of [...this.#partitions.keys()]) {
+      const p = this.#partitions.get(scope);
+      if (!p) continue;
       const file = `p${n++}.${p.kind === "flat" ? "f32" : "hnsw"}`;
       if (p.kind === "flat") {
         const all = new Float32Array(p.ids.length * this.dimension);
         p.vectors.forEach((v, i) => all.set(v, i * this.dimension));
-        await Deno.writeFile(join(dir, file), new Uint8Array(all.buffer));
         manifest.partitions.push({ scope, kind: "flat", ids: [...p.ids], file });
+        await Deno.writeFile(join(dir, file), new Uint8Array(all.buffer));
       } else {
-        await p.index.writeIndex(join(dir, file));
+        // Synchronous: hnswlib's async writer runs on another thread, which must not read a graph the event
+        // loop is adding to (or resizing). The labels are taken in the same step, so file and labels agree.
+        p.index.writeIndexSync(join(dir, file));
         manifest.partitions.push({
           scope,
           kind: "graph",
@@ -251,6 +268,7 @@ export class HnswVectorIndex implements VectorIndex {
           nextLabel: p.nextLabel,
           tombstones: p.tombstones,
         });
+        await new Promise((r) => setTimeout(r, 0));
       }
     }
     // The manifest goes last and atomically, so a crash mid-snapshot leaves the previous manifest (or none).
@@ -259,7 +277,10 @@ export class HnswVectorIndex implements VectorIndex {
     await Deno.rename(tmp, join(dir, "manifest.json"));
   }
 
-  /** Loads an index written by {@linkcode HnswVectorIndex.snapshot}; null when the directory holds none. */
+  /**
+   * Loads an index written by {@linkcode HnswVectorIndex.snapshot}; null when the directory holds none (or one of
+   * another format or dimension). Rejects when the files do not match their manifest.
+   */
   static async restore(dir: string, options: HnswIndexOptions): Promise<HnswVectorIndex | null> {
     let manifest: Manifest;
     try {
@@ -272,6 +293,9 @@ export class HnswVectorIndex implements VectorIndex {
     for (const p of manifest.partitions) {
       if (p.kind === "flat") {
         const bytes = await Deno.readFile(join(dir, p.file));
+        if (bytes.byteLength !== p.ids.length * index.dimension * 4) {
+          throw new Error(`index snapshot file ${p.file} has ${bytes.byteLength} bytes, the manifest says otherwise`);
+        }
         const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
         const flat: FlatPartition = { kind: "flat", ids: p.ids, vectors: [] };
         p.ids.forEach((id, i) => {
@@ -282,6 +306,11 @@ export class HnswVectorIndex implements VectorIndex {
       } else {
         const graph = new HierarchicalNSW("cosine", index.dimension);
         await graph.readIndex(join(dir, p.file), true);
+        // A graph that does not hold every labelled point is not the one the manifest describes.
+        const held = new Set(graph.getIdsList());
+        if (p.labels.some(([label]) => !held.has(label))) {
+          throw new Error(`index snapshot file ${p.file} does not hold the points its manifest lists`);
+        }
         const part: GraphPartition = {
           kind: "graph",
           index: graph,

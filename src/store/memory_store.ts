@@ -8,7 +8,7 @@
  */
 import type { Logger } from "../log.ts";
 import { decodeEntry, encodeEntry, inNamespace } from "./codec.ts";
-import type { CacheEntry, Store, StoreChange, StoreStatus } from "./types.ts";
+import type { CacheEntry, ScanOptions, Store, StoreChange, StoreStatus } from "./types.ts";
 
 /** Options of {@linkcode MemoryStore.open}. */
 export interface MemoryStoreOptions {
@@ -125,11 +125,16 @@ export class MemoryStore implements Store {
     return Promise.resolve(n);
   }
 
-  async *scan(): AsyncIterable<CacheEntry> {
+  async *scan(options: ScanOptions = {}): AsyncIterable<CacheEntry> {
     const now = this.#now();
+    const skip = options.withoutEmbedding;
     // A copy, so that writes during the iteration neither break it nor show up twice.
     for (const entry of [...this.#entries.values()]) {
-      if (entry.expiresAt > now) yield materialize(entry);
+      if (entry.expiresAt <= now) continue;
+      if (skip?.(entry.id)) {
+        const { vector: _drop, ...rest } = entry;
+        yield { ...rest };
+      } else yield materialize(entry);
     }
   }
 

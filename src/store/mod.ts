@@ -14,7 +14,7 @@ import { openRedisStore } from "./redis_store.ts";
 import { openUpstashStore } from "./upstash_store.ts";
 import type { Store } from "./types.ts";
 
-export type { CacheEntry, Store, StoreChange, StoreStatus } from "./types.ts";
+export type { BlobStore, CacheEntry, ScanOptions, Store, StoreChange, StoreStatus } from "./types.ts";
 export { MemoryStore } from "./memory_store.ts";
 export { RemoteStore } from "./remote_store.ts";
 export { openRedisStore } from "./redis_store.ts";

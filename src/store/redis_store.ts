@@ -110,6 +110,10 @@ export class NodeRedisBackend implements RemoteBackend {
     return messages(reply)[0]?.[0] ?? null;
   }
 
+  command(args: string[]): Promise<unknown> {
+    return this.#commands.sendCommand<unknown>(args);
+  }
+
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;

@@ -25,7 +25,8 @@ import type { Meter } from "@opentelemetry/api";
 import type { Logger } from "../log.ts";
 import type { StoreConfig } from "./config.ts";
 import { decodeChange, decodeEntry, encodeChange, encodeEntry, inNamespace } from "./codec.ts";
-import type { CacheEntry, Store, StoreChange, StoreStatus } from "./types.ts";
+import { Buffer } from "node:buffer";
+import type { BlobStore, CacheEntry, ScanOptions, Store, StoreChange, StoreStatus } from "./types.ts";
 
 /** One stream message: id and flat field/value list. */
 export type StreamMessage = [id: string, fields: string[]];
@@ -46,6 +47,8 @@ export interface RemoteBackend {
   xread(stream: string, afterId: string, count: number, blockMs?: number): Promise<StreamMessage[]>;
   /** The first (`-`) or last (`+`) message id of the stream, null when empty or absent. */
   xedge(stream: string, edge: "first" | "last"): Promise<string | null>;
+  /** Any other command (string arguments, raw reply); `slow` for commands moving megabytes. */
+  command(args: string[], slow?: boolean): Promise<unknown>;
   /** Interrupts a blocked read and releases connections. */
   close(): Promise<void>;
 }
@@ -131,6 +134,35 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'o', ARGV[3], 'c', ARGV
 return n
 `;
 
+// KEYS: entry keys. Returns each value without its embedding (the last field, `,"e":"<base64>"`, as encodeEntry
+// writes it), or the whole value when it does not end that way; nil for absent keys. The pattern is anchored on the
+// closing brace, so a field named "e" inside the response object can never match.
+const WITHOUT_EMBEDDING_SCRIPT = `
+local out = {}
+for i, k in ipairs(KEYS) do
+  local v = redis.call('GET', k)
+  if v then
+    local head = string.match(v, '^(.*),"e":"[%w+/=]*"}$')
+    if head then out[i] = head .. '}' else out[i] = v end
+  else
+    out[i] = false
+  end
+end
+return out
+`;
+
+// KEYS: lock. ARGV: owner.
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+// KEYS: keys to expire. ARGV: ttl ms.
+const EXPIRE_SCRIPT = `
+for _, k in ipairs(KEYS) do redis.call('PEXPIRE', k, ARGV[1]) end
+return #KEYS
+`;
+
 /** Error codes that mean "not now" rather than "never": such a write waits in the buffer like an outage's. */
 const TRANSIENT_CODES = new Set(["LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "OOM"]);
 
@@ -149,6 +181,12 @@ export function compareStreamIds(a: string, b: string): number {
   const [am, as = "0"] = a.split("-");
   const [bm, bs = "0"] = b.split("-");
   return Number(am) - Number(bm) || Number(as) - Number(bs);
+}
+
+const nativeFromBase64 = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
+
+function fromBase64(text: string): Uint8Array {
+  return nativeFromBase64 ? nativeFromBase64(text) : new Uint8Array(Buffer.from(text, "base64"));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -280,7 +318,7 @@ export class RemoteStore implements Store {
     return Number(await this.#write(op) ?? 0);
   }
 
-  async *scan(): AsyncIterable<CacheEntry> {
+  async *scan(options: ScanOptions = {}): AsyncIterable<CacheEntry> {
     if (!this.#connected) {
       // Whoever warms from this scan gets nothing now: deliver everything once Redis answers.
       this.#rescanPending = true;
@@ -311,7 +349,14 @@ export class RemoteStore implements Store {
         );
         cursor = next;
         // Several MGETs in flight overlap Redis's work with decoding here.
-        if (keys.length) inFlight.push(this.#timed(this.#backend.mget(keys), this.#config.commandTimeoutMs * 5));
+        for (const [batch, light] of this.#splitScanBatch(keys, options.withoutEmbedding)) {
+          inFlight.push(this.#timed(
+            light
+              ? this.#backend.eval(WITHOUT_EMBEDDING_SCRIPT, batch, []) as Promise<(string | null)[]>
+              : this.#backend.mget(batch),
+            this.#config.commandTimeoutMs * 5,
+          ));
+        }
         while (inFlight.length >= 4) yield* decodeAll(await inFlight.shift()!);
       } while (cursor !== "0");
       while (inFlight.length) yield* decodeAll(await inFlight.shift()!);
@@ -325,6 +370,61 @@ export class RemoteStore implements Store {
       this.#rescanPending = true;
       await this.#failUnlessAlive(err);
     }
+  }
+
+  /** Keys to read in full, and keys whose entries the caller wants without the embedding (read by a Lua script). */
+  #splitScanBatch(keys: string[], withoutEmbedding?: (id: string) => boolean): [string[], boolean][] {
+    if (!withoutEmbedding) return keys.length ? [[keys, false]] : [];
+    const prefix = `${this.#p}e:`.length;
+    const full: string[] = [], light: string[] = [];
+    for (const key of keys) (withoutEmbedding(key.slice(prefix)) ? light : full).push(key);
+    const out: [string[], boolean][] = [];
+    if (full.length) out.push([full, false]);
+    if (light.length) out.push([light, true]);
+    return out;
+  }
+
+  /**
+   * Shared values beside the entries (`{p}snap:…`), stored as base64 text so that a Redis and an Upstash replica
+   * read each other's (REST carries JSON text, not bytes). Every call is bounded by 5 command timeouts.
+   */
+  readonly blobs: BlobStore = {
+    write: async (key, value, ttlMs) => {
+      const text = typeof value === "string" ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+        .toString("base64");
+      await this.#blob(["SET", this.#blobKey(key), text, "PX", String(Math.max(1, Math.round(ttlMs)))]);
+    },
+    read: async (key) => {
+      const text = await this.#blob(["GET", this.#blobKey(key)]);
+      if (text === null || text === undefined) return null;
+      return fromBase64(String(text));
+    },
+    readText: async (key) => {
+      const text = await this.#blob(["GET", this.#blobKey(key)]);
+      return text === null || text === undefined ? null : String(text);
+    },
+    claim: async (key, owner, ttlMs) => {
+      const reply = await this.#blob(["SET", this.#blobKey(key), owner, "NX", "PX", String(Math.round(ttlMs))]);
+      return reply !== null && reply !== undefined;
+    },
+    release: async (key, owner) => {
+      await this.#timed(this.#backend.eval(RELEASE_SCRIPT, [this.#blobKey(key)], [owner]));
+    },
+    expire: async (keys, ttlMs) => {
+      for (let i = 0; i < keys.length; i += 500) {
+        const batch = keys.slice(i, i + 500).map((k) => this.#blobKey(k));
+        await this.#timed(this.#backend.eval(EXPIRE_SCRIPT, batch, [String(Math.max(1, Math.round(ttlMs)))]));
+      }
+    },
+  };
+
+  #blobKey(key: string): string {
+    return `${this.#p}snap:${key}`;
+  }
+
+  #blob(args: string[]): Promise<unknown> {
+    if (!this.#connected) return Promise.reject(new Error("the store is not connected to redis"));
+    return this.#timed(this.#backend.command(args, true), this.#config.commandTimeoutMs * 5);
   }
 
   /**

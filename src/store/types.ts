@@ -38,6 +38,35 @@ export type StoreChange =
   | { op: "delete"; id: string }
   | { op: "delete_namespace"; tenant: string; agentId?: string };
 
+/** Options of {@linkcode Store.scan}. */
+export interface ScanOptions {
+  /**
+   * Entries whose id this accepts come back without their embedding: the caller holds their vectors already (an
+   * index restored from a snapshot), and the embedding is ~3/4 of an entry's bytes.
+   */
+  withoutEmbedding?: (id: string) => boolean;
+}
+
+/**
+ * Opaque values shared by the replicas through the store, beside the entries: the cache keeps its vector index
+ * snapshot here (`src/cache/shared_snapshot.ts`). Keys are relative to the store's own prefix. Unlike the entry
+ * operations, these reject on any failure (the caller falls back) and never mark the store degraded.
+ */
+export interface BlobStore {
+  /** Writes `value` under `key`, expiring after `ttlMs`. */
+  write(key: string, value: Uint8Array | string, ttlMs: number): Promise<void>;
+  /** The bytes under `key`; null when absent. */
+  read(key: string): Promise<Uint8Array | null>;
+  /** The text under `key` (as written from a string); null when absent. */
+  readText(key: string): Promise<string | null>;
+  /** Sets `key` to `owner` only when absent (a lock that expires after `ttlMs`); true when this call set it. */
+  claim(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Deletes `key` when it still holds `owner`. */
+  release(key: string, owner: string): Promise<void>;
+  /** Makes `keys` expire after `ttlMs` (absent keys are skipped). */
+  expire(keys: string[], ttlMs: number): Promise<void>;
+}
+
 /** Health of a store, for readiness and `/v1/cache/stats`. */
 export interface StoreStatus {
   kind: "memory" | "redis" | "upstash";
@@ -79,7 +108,9 @@ export interface Store {
   /** Removes every entry of a tenant, or of one agent of a tenant; resolves how many. */
   deleteNamespace(tenant: string, agentId?: string): Promise<number>;
   /** Every live entry, for warming a replica's index at start-up. */
-  scan(): AsyncIterable<CacheEntry>;
+  scan(options?: ScanOptions): AsyncIterable<CacheEntry>;
+  /** Shared values beside the entries, where the store can hold them (Redis, Upstash); absent otherwise. */
+  readonly blobs?: BlobStore;
   /** Calls `listener` with changes made by other replicas, until the returned function is called. */
   subscribe(listener: (change: StoreChange) => void): () => void;
   status(): StoreStatus;

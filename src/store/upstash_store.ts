@@ -101,6 +101,10 @@ export class UpstashBackend implements RemoteBackend {
     return messages(reply)[0]?.[0] ?? null;
   }
 
+  command(args: string[], slow?: boolean): Promise<unknown> {
+    return this.#exec<unknown>(args, slow ? this.#slow : this.#redis);
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }

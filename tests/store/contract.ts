@@ -102,3 +102,62 @@ export function storeContract(name: string, open: () => Promise<Store & AsyncDis
     assert.equal(new Set(seen.map((e) => e.id)).size, entries.length);
   });
 }
+
+/** Registers the contract of `scan({ withoutEmbedding })`: the entries asked for come back whole but for the vector. */
+export function scanWithoutEmbeddingContract(name: string, open: () => Promise<Store & AsyncDisposable>): void {
+  Deno.test(`${name}: scan leaves out the embeddings of the ids asked for, and nothing else`, async () => {
+    await using store = await open();
+    // Response fields named like the wire's embedding field must survive untouched.
+    const tricky = { e: "QUJD", nested: { e: "x" } } as unknown as Record<string, unknown>;
+    const entries = Array.from({ length: 300 }, (_, i) => {
+      const e = makeEntry({
+        semanticText: `text "${i}", with quotes and ,"e":"` + "AAAA" + `"}`,
+        ...(i % 5 === 0 ? { response: { ...makeEntry().response, ...tricky } } : {}),
+      });
+      if (i % 3 === 0) {
+        // Exact-only entries have no embedding at all.
+        delete e.embedding;
+        delete e.embedder;
+      }
+      return e;
+    });
+    for (let i = 0; i < entries.length; i += 50) await Promise.all(entries.slice(i, i + 50).map((e) => store.put(e)));
+    await waitFor(() => store.status().connected && store.status().buffered === 0, 20_000);
+    const light = new Set(entries.filter((_, i) => i % 2 === 0).map((e) => e.id));
+    const seen = new Map<string, CacheEntry>();
+    for await (const e of store.scan({ withoutEmbedding: (id) => light.has(id) })) seen.set(e.id, e);
+    assert.equal(seen.size, entries.length);
+    for (const expected of entries) {
+      const got = seen.get(expected.id)!;
+      if (light.has(expected.id)) {
+        assert.equal(got.embedding, undefined, `${expected.id} came with its embedding`);
+        assertSameEntry(got, { ...expected, embedding: undefined });
+      } else {
+        assertSameEntry(got, expected);
+      }
+    }
+  });
+}
+
+/** Registers the contract of a store's `blobs` (stores that have them). */
+export function blobContract(name: string, open: () => Promise<Store & AsyncDisposable>): void {
+  Deno.test(`${name}: blobs round-trip bytes and text, expire, and a claim excludes other owners until released`, async () => {
+    await using store = await open();
+    const blobs = store.blobs!;
+    const bytes = new Uint8Array(3 * 1024 * 1024 + 7).map((_, i) => (i * 31 + 7) & 0xff);
+    await blobs.write("b1", bytes, 60_000);
+    assert.deepEqual(await blobs.read("b1"), bytes);
+    await blobs.write("t1", "héllo {json}", 60_000);
+    assert.equal(await blobs.readText("t1"), "héllo {json}");
+    assert.equal(await blobs.read("absent"), null);
+    assert.equal(await blobs.readText("absent"), null);
+    await blobs.expire(["t1", "absent"], 1);
+    assert.ok(await waitFor(async () => (await blobs.readText("t1")) === null, 2_000));
+    assert.equal(await blobs.claim("lock", "a", 60_000), true);
+    assert.equal(await blobs.claim("lock", "b", 60_000), false);
+    await blobs.release("lock", "b");
+    assert.equal(await blobs.claim("lock", "b", 60_000), false, "only the owner releases");
+    await blobs.release("lock", "a");
+    assert.equal(await blobs.claim("lock", "b", 60_000), true);
+  });
+}

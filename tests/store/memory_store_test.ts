@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MemoryStore, SNAPSHOT_FILE } from "../../src/store/memory_store.ts";
-import { scanAll, storeContract } from "./contract.ts";
+import { scanAll, scanWithoutEmbeddingContract, storeContract } from "./contract.ts";
 import { makeEntry } from "./fixtures.ts";
 
 function disposable(store: MemoryStore): MemoryStore & AsyncDisposable {
@@ -8,6 +8,7 @@ function disposable(store: MemoryStore): MemoryStore & AsyncDisposable {
 }
 
 storeContract("memory store", async () => disposable(await MemoryStore.open()));
+scanWithoutEmbeddingContract("memory store", async () => disposable(await MemoryStore.open()));
 
 Deno.test("memory store: a snapshot in the data directory survives a restart", async () => {
   const dir = await Deno.makeTempDir({ prefix: "amas-store-" });

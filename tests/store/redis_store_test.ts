@@ -8,7 +8,7 @@ import { openRedisStore } from "../../src/store/redis_store.ts";
 import type { RemoteStore } from "../../src/store/remote_store.ts";
 import type { StoreChange } from "../../src/store/types.ts";
 import { TestRedis } from "../support/redis.ts";
-import { scanAll, storeContract } from "./contract.ts";
+import { blobContract, scanAll, scanWithoutEmbeddingContract, storeContract } from "./contract.ts";
 import { makeEntry, waitFor } from "./fixtures.ts";
 
 const redis = await TestRedis.start();
@@ -32,6 +32,8 @@ async function open(cfg: StoreConfig = config()): Promise<RemoteStore & AsyncDis
 }
 
 storeContract("redis store", () => open());
+scanWithoutEmbeddingContract("redis store", () => open());
+blobContract("redis store", () => open());
 
 Deno.test("redis store: a change made through one replica reaches the other's subscriber, never its own", async () => {
   const cfg = config();

@@ -11,7 +11,7 @@ import { openUpstashStore } from "../../src/store/upstash_store.ts";
 import type { StoreChange } from "../../src/store/types.ts";
 import { TestRedis } from "../support/redis.ts";
 import { startUpstashBridge } from "../support/upstash_bridge.ts";
-import { scanAll, storeContract } from "./contract.ts";
+import { blobContract, scanAll, scanWithoutEmbeddingContract, storeContract } from "./contract.ts";
 import { makeEntry, waitFor } from "./fixtures.ts";
 
 const redis = await TestRedis.start();
@@ -35,6 +35,8 @@ async function open(cfg: StoreConfig = config()): Promise<RemoteStore & AsyncDis
 }
 
 storeContract("upstash store", () => open());
+scanWithoutEmbeddingContract("upstash store", () => open());
+blobContract("upstash store", () => open());
 
 Deno.test("upstash bridge: speaks the REST protocol @upstash/redis expects (single, pipeline, multi-exec, auth)", async () => {
   const client = new Redis({ url: bridge.url, token: bridge.token, enableTelemetry: false, retry: false });
