@@ -1,15 +1,29 @@
 /**
  * Warm start of a replica from Redis: seeds N cache entries (512-d embeddings, the USE-lite dimension) into a
  * redis-server of its own (raw pipelined SETs in the store's layout, or `--seed=store` through the store's Lua
- * puts, which also fills the stream), then times what a new replica does before it is ready:
- * `scan()` of the store alone (the baseline: the store's share), and `scan()` feeding the cache's HNSW index
- * (`HnswVectorIndex`, one partition per scope, as the cache builds it). Target: ≤ 20 s for 100k entries.
+ * puts, which also fills the stream), then times, side by side in one run, what a new replica does before it is
+ * ready (the `cache` readiness check), each with the real `SemanticCache.open` and a fresh store connection:
  *
- *     deno run -A bench/warm_start.ts [--entries=100000] [--scopes=20] [--dim=512]
+ * 1. `scan()` of the store alone (the store's share: read + decode every entry);
+ * 2. the old path: scan + build the HNSW index from the embeddings (what a replica does when no snapshot is
+ *    published yet, or with `AMAS_CACHE_SHARED_SNAPSHOT=false`); its index is then published;
+ * 3. the new path: download the index snapshot another replica published, load it, then reconcile with a scan
+ *    that skips the embeddings the loaded index holds (entries written after the snapshot, `--after`, are added
+ *    and `--after` / 10 deleted ones removed).
+ *
+ * Target: ≤ 20 s for 100k entries.
+ *
+ *     deno run -A bench/warm_start.ts [--entries=100000] [--after=1000] [--scopes=20] [--dim=512] [--seed=store]
+ *
+ * The embedder is never called while warming (entries carry their embeddings); the bench gives the cache a cheap
+ * stand-in named `use-lite` so that the stored vectors count as its own.
  *
  * @module
  */
-import { HnswVectorIndex } from "../src/cache/vector_index.ts";
+import { cacheConfigSchema } from "../src/cache/config.ts";
+import { SemanticCache } from "../src/cache/semantic_cache.ts";
+import { HashEmbedder } from "../src/embed/hash_embedder.ts";
+import type { Embedder } from "../src/embed/types.ts";
 import { createClient } from "redis";
 import { encodeEntry } from "../src/store/codec.ts";
 import { storeConfigSchema } from "../src/store/config.ts";
@@ -23,6 +37,7 @@ function arg(name: string, fallback: number): number {
 }
 
 const N = arg("entries", 100_000);
+const AFTER = arg("after", Math.round(N / 100));
 const SEED_THROUGH_STORE = Deno.args.includes("--seed=store");
 const SCOPES = arg("scopes", 20);
 const DIM = arg("dim", 512);
@@ -82,13 +97,34 @@ function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 }
 
+/** Stands in for USE-lite (same name and dimension); only the start-up "warm up" call reaches it. */
+function standInEmbedder(): Embedder {
+  const hash = new HashEmbedder({ dimension: DIM });
+  return { name: "use-lite", dimension: DIM, embed: (t) => hash.embed(t), close: () => Promise.resolve() };
+}
+
 const redis = await TestRedis.start();
 const config = storeConfigSchema.parse({ commandTimeoutMs: 10_000 });
+// Publishing is explicit here (not on the replicas' own schedule), so that each step is timed alone.
+const cacheConfig = () => cacheConfigSchema.parse({ maxEntries: 10_000_000, snapshotMinChanges: 1_000_000_000 });
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 try {
   const progress = (msg: string) => console.error(`[warm_start] ${msg}`);
   progress(`seeding ${N} entries ${SEED_THROUGH_STORE ? "through the store" : "with pipelined SETs"}`);
   const seedStart = performance.now();
   const now = Date.now();
+  const client = createClient({ url: redis.url, RESP: 2 });
+  await client.connect();
+  const setAll = async (from: number, to: number) => {
+    for (let i = from; i < to; i += 1_000) {
+      const multi = client.multi();
+      for (let j = i; j < Math.min(to, i + 1_000); j++) {
+        const e = entry(j, now);
+        multi.set(`${config.keyPrefix}e:${e.id}`, encodeEntry(e), { PXAT: e.expiresAt });
+      }
+      await multi.execAsPipeline();
+    }
+  };
   if (SEED_THROUGH_STORE) {
     // The store's own write path (Lua put: entry, namespace indexes, stream), 500 writes in flight.
     const writer = await openRedisStore({ url: redis.url, config });
@@ -101,76 +137,107 @@ try {
     await writer.close();
   } else {
     // Only what a warm-up reads (the entry keys), 1000 per round trip.
-    const client = createClient({ url: redis.url, RESP: 2 });
-    await client.connect();
-    for (let i = 0; i < N; i += 1_000) {
-      const multi = client.multi();
-      for (let j = i; j < Math.min(N, i + 1_000); j++) {
-        const e = entry(j, now);
-        multi.set(`${config.keyPrefix}e:${e.id}`, encodeEntry(e), { PXAT: e.expiresAt });
-      }
-      await multi.execAsPipeline();
-    }
-    await client.close();
+    await setAll(0, N);
   }
   const seedMs = performance.now() - seedStart;
-  progress(`seeded in ${(seedMs / 1000).toFixed(1)} s; scanning`);
+  progress(`seeded in ${s(seedMs)}; 1/3 scan only`);
 
-  // ---- baseline: the store's share (scan + decode), as a fresh replica ----
+  // ---- 1. the store's share (scan + decode), as a fresh replica ----
   const replicaA = await openRedisStore({ url: redis.url, config });
   const scanStart = performance.now();
   let scanned = 0;
   for await (const e of replicaA.scan()) if (e.embedding) scanned++;
   const scanMs = performance.now() - scanStart;
   await replicaA.close();
-  progress(`scan only: ${(scanMs / 1000).toFixed(1)} s; scanning into the HNSW index`);
+  progress(`scan only: ${s(scanMs)}; 2/3 old path: scan + HNSW build`);
 
-  // ---- scan feeding the cache's index (what readiness waits for) ----
-  const rssBefore = Deno.memoryUsage().rss;
-  const replicaB = await openRedisStore({ url: redis.url, config });
-  const index = new HnswVectorIndex({ dimension: DIM });
-  const kept = new Map<string, CacheEntry>();
-  const warmStart = performance.now();
-  let indexMs = 0;
-  for await (const e of replicaB.scan()) {
-    const t = performance.now();
-    index.add(e.id, e.scopeKey, e.embedding!);
-    indexMs += performance.now() - t;
-    // The cache keeps the entry to serve it, not the embedding (the index has it).
-    e.embedding = undefined;
-    kept.set(e.id, e);
+  // ---- 2. old path: a replica with no snapshot builds its index from the scan ----
+  const rss0 = Deno.memoryUsage().rss;
+  const storeB = await openRedisStore({ url: redis.url, config });
+  const oldStart = performance.now();
+  // Sharing on, but nothing published yet: the replica builds (the path every replica took before).
+  const built = await SemanticCache.open({
+    config: cacheConfig(),
+    store: storeB,
+    embedder: standInEmbedder(),
+    awaitWarm: true,
+  });
+  const oldMs = performance.now() - oldStart;
+  const rssOld = Deno.memoryUsage().rss;
+  const builtStats = built.stats();
+  progress(`old path ready in ${s(oldMs)}; publishing its index`);
+
+  // The built index, published as a replica does (on the store's blob keys).
+  const pubStart = performance.now();
+  const manifest = await built.publishSnapshot();
+  const publishMs = performance.now() - pubStart;
+  if (!manifest) throw new Error(`publish failed: ${JSON.stringify(built.stats().shared_snapshot)}`);
+  await built.close();
+  await storeB.close();
+
+  // Changes after the snapshot: new entries, and some of the snapshot's entries deleted.
+  await setAll(N, N + AFTER);
+  const deleted = Math.floor(AFTER / 10);
+  const victims: string[] = [];
+  for await (const key of client.scanIterator({ MATCH: `${config.keyPrefix}e:*`, COUNT: 1000 })) {
+    for (const k of Array.isArray(key) ? key : [key]) if (victims.length < deleted) victims.push(k);
+    if (victims.length >= deleted) break;
   }
-  const warmMs = performance.now() - warmStart;
-  const rssAfter = Deno.memoryUsage().rss;
-  await replicaB.close();
+  if (victims.length) await client.del(victims);
+  progress(`published ${(manifest.bytes / 1024 / 1024).toFixed(0)} MB in ${s(publishMs)}; 3/3 new path`);
 
-  const stats = index.stats();
+  // ---- 3. new path: download + load the shared snapshot, reconcile with a scan that skips known embeddings ----
+  const rss1 = Deno.memoryUsage().rss;
+  const storeC = await openRedisStore({ url: redis.url, config });
+  const newStart = performance.now();
+  const loaded = await SemanticCache.open({
+    config: cacheConfig(),
+    store: storeC,
+    embedder: standInEmbedder(),
+    awaitWarm: true,
+  });
+  const newMs = performance.now() - newStart;
+  const rssNew = Deno.memoryUsage().rss;
+  const loadedStats = loaded.stats();
+  await loaded.close();
+  await storeC.close();
+  await client.close();
+
+  const expected = N + AFTER - victims.length;
   const [load1] = Deno.loadavg();
+  const snapMs = loadedStats.warm.snapshot_ms ?? 0;
   console.log(
-    `warm start of a replica from Redis: ${N} entries, ${DIM}-d, ${SCOPES} scopes (${stats.graphScopes} HNSW graphs), ` +
-      `${navigator.hardwareConcurrency} cores, load average ${load1.toFixed(1)}`,
+    `warm start of a replica from Redis: ${N} entries, ${DIM}-d, ${SCOPES} scopes (${builtStats.index.graphScopes} ` +
+      `HNSW graphs), ${navigator.hardwareConcurrency} cores, load average ${load1.toFixed(1)}`,
   );
   console.log(
     `  seed ${SEED_THROUGH_STORE ? "through the store (500 in flight)" : "pipelined SETs (1000/round trip)"}  ${
-      (seedMs / 1000).toFixed(1)
-    } s  (${(N / seedMs * 1000).toFixed(0)}/s)`,
+      s(seedMs)
+    }  (${(N / seedMs * 1000).toFixed(0)}/s)`,
+  );
+  console.log(`  1. scan() + decode only (store's share)            ${s(scanMs)}  (${scanned} entries)`);
+  console.log(
+    `  2. old path: scan + HNSW build, time to ready        ${s(oldMs)}  (${builtStats.index.size} vectors, ` +
+      `rss +${mb(rssOld - rss0)})`,
   );
   console.log(
-    `  baseline: scan() + decode only          ${(scanMs / 1000).toFixed(1)} s  (${scanned} entries, ${
-      (scanned / scanMs * 1000).toFixed(0)
-    }/s)`,
+    `  3. new path: shared snapshot, time to ready          ${s(newMs)}  (download + load ${s(snapMs)}, ` +
+      `reconcile scan ${s(newMs - snapMs)}; source ${loadedStats.warm.source}, ${loadedStats.warm.restored} loaded, ` +
+      `${loadedStats.index.size} vectors after +${AFTER} −${victims.length}, rss +${mb(rssNew - rss1)})`,
   );
   console.log(
-    `  scan() + HNSW index build (warm start)  ${(warmMs / 1000).toFixed(1)} s  (of which index.add ${
-      (indexMs / 1000).toFixed(1)
-    } s)  target ≤ 20 s: ${warmMs <= 20_000 ? "met" : "MISSED"}`,
+    `     target ≤ 20 s: ${newMs <= 20_000 ? "met" : "MISSED"}; old / new ${(oldMs / newMs).toFixed(1)}x; ` +
+      `new / scan-only ${(newMs / scanMs).toFixed(2)}x`,
   );
-  console.log(`  ratio warm start / scan only            ${(warmMs / scanMs).toFixed(1)}x`);
   console.log(
-    `  resident memory during warm start       ${mb(rssBefore)} → ${
-      mb(rssAfter)
-    } (index ${stats.size} vectors, ${kept.size} entries kept)`,
+    `  publish (snapshot + upload, by the replica that had it) ${s(publishMs)}  (${
+      (manifest.bytes / 1024 / 1024).toFixed(0)
+    } MB in ${manifest.files.length} files)`,
   );
+  if (loadedStats.warm.source !== "shared-snapshot" || loadedStats.index.size !== expected) {
+    console.log(`  ERROR: expected ${expected} vectors from the shared snapshot: ${JSON.stringify(loadedStats.warm)}`);
+    Deno.exitCode = 1;
+  }
 } finally {
   await redis.stop();
 }

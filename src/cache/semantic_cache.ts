@@ -829,7 +829,9 @@ export class SemanticCache implements ResponseCache {
     if (this.#held) await this.#loadShared();
     try {
       // Entries whose vectors a restored index holds are read without their embeddings (most of their bytes).
-      const scan = this.#restored ? { withoutEmbedding: (id: string) => this.#index.has(id) } : {};
+      const scan = this.#restored
+        ? { withoutEmbedding: { ids: (id: string) => this.#index.has(id), dimension: this.embedder.dimension } }
+        : {};
       for await (const entry of this.backing.scan(scan)) {
         this.#adopt(entry);
         // Adding to the HNSW graph is synchronous native work: yield now and then so requests keep flowing.

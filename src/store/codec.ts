@@ -34,6 +34,24 @@ export function decodeEntry(text: string): CacheEntry {
   return entry;
 }
 
+/** The characters encodeEntry writes after `,"e":"` for an embedding of `dimension` values (base64, `"}`). */
+export function embeddingTailLength(dimension: number): number {
+  return 4 * Math.ceil((dimension * 4) / 3) + '"}'.length;
+}
+
+/**
+ * Parses an entry from its JSON cut just after `,"e":"` (the embedding field is last, see encodeEntry): what a
+ * store reads when the caller does not want the embedding. Null when `head` is not such a prefix of an entry.
+ */
+export function decodeEntryHead(head: string): CacheEntry | null {
+  if (!head.endsWith(',"e":"')) return null;
+  try {
+    return decodeEntry(head.slice(0, -6) + "}");
+  } catch {
+    return null;
+  }
+}
+
 /** A change as it travels on the replication stream (entries encoded as by {@linkcode encodeEntry}). */
 export function encodeChange(change: StoreChange): string {
   if (change.op === "put") return `{"op":"put","entry":${encodeEntry(change.entry)}}`;

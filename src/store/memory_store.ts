@@ -127,7 +127,7 @@ export class MemoryStore implements Store {
 
   async *scan(options: ScanOptions = {}): AsyncIterable<CacheEntry> {
     const now = this.#now();
-    const skip = options.withoutEmbedding;
+    const skip = options.withoutEmbedding?.ids;
     // A copy, so that writes during the iteration neither break it nor show up twice.
     for (const entry of [...this.#entries.values()]) {
       if (entry.expiresAt <= now) continue;

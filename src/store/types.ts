@@ -41,10 +41,11 @@ export type StoreChange =
 /** Options of {@linkcode Store.scan}. */
 export interface ScanOptions {
   /**
-   * Entries whose id this accepts come back without their embedding: the caller holds their vectors already (an
-   * index restored from a snapshot), and the embedding is ~3/4 of an entry's bytes.
+   * Entries the caller holds vectors for already (an index restored from a snapshot): those whose id `ids` accepts
+   * may come back without their embedding, which is ~3/4 of an entry's bytes. `dimension` is the length of those
+   * vectors (a remote store then reads only the bytes before them).
    */
-  withoutEmbedding?: (id: string) => boolean;
+  withoutEmbedding?: { ids: (id: string) => boolean; dimension: number };
 }
 
 /**

@@ -118,6 +118,10 @@ export function scanWithoutEmbeddingContract(name: string, open: () => Promise<S
         // Exact-only entries have no embedding at all.
         delete e.embedding;
         delete e.embedder;
+      } else if (i % 7 === 1) {
+        // Another embedder's: not the dimension the caller holds.
+        e.embedding = Array.from({ length: 16 }, (_, j) => Math.fround(Math.cos(i + j)));
+        e.embedder = "other/16";
       }
       return e;
     });
@@ -125,11 +129,16 @@ export function scanWithoutEmbeddingContract(name: string, open: () => Promise<S
     await waitFor(() => store.status().connected && store.status().buffered === 0, 20_000);
     const light = new Set(entries.filter((_, i) => i % 2 === 0).map((e) => e.id));
     const seen = new Map<string, CacheEntry>();
-    for await (const e of store.scan({ withoutEmbedding: (id) => light.has(id) })) seen.set(e.id, e);
+    for await (const e of store.scan({ withoutEmbedding: { ids: (id) => light.has(id), dimension: 8 } })) {
+      seen.set(e.id, e);
+    }
     assert.equal(seen.size, entries.length);
     for (const expected of entries) {
       const got = seen.get(expected.id)!;
-      if (light.has(expected.id)) {
+      if (light.has(expected.id) && expected.embedding?.length === 16) {
+        // Whether it comes with it or not, the rest of the entry is intact.
+        assertSameEntry({ ...got, embedding: undefined }, { ...expected, embedding: undefined });
+      } else if (light.has(expected.id)) {
         assert.equal(got.embedding, undefined, `${expected.id} came with its embedding`);
         assertSameEntry(got, { ...expected, embedding: undefined });
       } else {
