@@ -153,15 +153,8 @@ export class SharedIndexSnapshot {
     }
   }
 
-  /**
-   * Downloads the current generation and restores it; null when there is none. Rejects with
-   * {@linkcode SnapshotUnusable} when it cannot be used (other format or dimension, missing or corrupt chunk, past
-   * `deadline` (epoch ms)), or with the store's error.
-   */
-  async download(options: Omit<HnswIndexOptions, "dimension">, deadline: number): Promise<Downloaded | null> {
-    const started = performance.now();
-    const manifest = await this.current();
-    if (!manifest) return null;
+  /** Throws {@linkcode SnapshotUnusable} when this replica cannot use `manifest` (format, embedder, dimension). */
+  check(manifest: SharedManifest): void {
     if (manifest.format !== FORMAT) {
       throw new SnapshotUnusable(`format ${manifest.format}, this replica reads ${FORMAT}`);
     }
@@ -170,27 +163,65 @@ export class SharedIndexSnapshot {
         `made with ${manifest.embedder}/${manifest.dimension}d, this replica uses ${this.#embedder}`,
       );
     }
-    if (!Array.isArray(manifest.files) || manifest.files.length !== manifest.index?.partitions?.length) {
+    if (
+      !Array.isArray(manifest.files) || !Array.isArray(manifest.index?.partitions) ||
+      manifest.files.length !== manifest.index.partitions.length
+    ) {
       throw new SnapshotUnusable("the manifest's file list does not match its index");
     }
-    const dir = await Deno.makeTempDir({ prefix: "amas-index-restore-" });
-    try {
-      for (const [n, file] of manifest.files.entries()) {
-        if (file.name !== manifest.index.partitions[n].file || /[\/\\]|^\.\.?$/.test(file.name)) {
-          throw new SnapshotUnusable(`file ${n} is named ${JSON.stringify(file.name)}`);
-        }
-        await this.#download(`${this.#ns}:${manifest.generation}:${n}`, join(dir, file.name), file, deadline);
+    for (const [n, file] of manifest.files.entries()) {
+      if (file.name !== manifest.index.partitions[n].file || /[\/\\]|^\.\.?$/.test(file.name)) {
+        throw new SnapshotUnusable(`file ${n} is named ${JSON.stringify(file.name)}`);
       }
+    }
+  }
+
+  /**
+   * Downloads the generation `manifest` describes and restores it. Each file is loaded as soon as it is complete,
+   * while the next one downloads. Rejects with {@linkcode SnapshotUnusable} when it cannot be used (see `check`,
+   * missing or corrupt chunk, past `deadline` (epoch ms)), or with the store's error.
+   */
+  async download(
+    manifest: SharedManifest,
+    options: Omit<HnswIndexOptions, "dimension">,
+    deadline: number,
+  ): Promise<Downloaded> {
+    const started = performance.now();
+    this.check(manifest);
+    const dir = await Deno.makeTempDir({ prefix: "amas-index-restore-" });
+    // One file after the other; the restore reads each as soon as it is complete.
+    const arrivals = new Map(manifest.files.map((f) => [f.name, Promise.withResolvers<void>()]));
+    for (const a of arrivals.values()) a.promise.catch(() => {});
+    const fetched = (async () => {
+      for (const [n, file] of manifest.files.entries()) {
+        const arrival = arrivals.get(file.name)!;
+        try {
+          await this.#download(`${this.#ns}:${manifest.generation}:${n}`, join(dir, file.name), file, deadline);
+          arrival.resolve();
+        } catch (err) {
+          for (const a of arrivals.values()) a.reject(err);
+          throw err;
+        }
+      }
+    })();
+    fetched.catch(() => {}); // observed below; this only keeps a failure from counting as unhandled meanwhile
+    const arrival = (name: string) => arrivals.get(name)?.promise ?? fetched;
+    try {
       await Deno.writeTextFile(join(dir, "manifest.json"), JSON.stringify(manifest.index));
       let index: HnswVectorIndex | null;
       try {
-        index = await HnswVectorIndex.restore(dir, { ...options, dimension: this.#dimension });
+        index = await HnswVectorIndex.restore(dir, { ...options, dimension: this.#dimension }, { before: arrival });
       } catch (err) {
+        // A download failure (already a reason of its own) or a file hnswlib could not read.
+        if (err instanceof SnapshotUnusable) throw err;
+        await fetched;
         throw new SnapshotUnusable(`restore failed: ${(err as Error).message}`);
       }
+      await fetched;
       if (!index) throw new SnapshotUnusable("the index manifest is of another format or dimension");
       return { index, manifest, ms: performance.now() - started };
     } finally {
+      await fetched.catch(() => {});
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   }

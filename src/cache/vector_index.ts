@@ -101,6 +101,12 @@ interface Manifest {
   )[];
 }
 
+/** Options of {@linkcode HnswVectorIndex.restore}. */
+export interface RestoreFiles {
+  /** Resolves when `file` is complete in the directory (a download still writing the others), rejects to abort. */
+  before?: (file: string) => Promise<void>;
+}
+
 /** Scope-partitioned vector index: brute force for small scopes, one HNSW graph per large scope. */
 export class HnswVectorIndex implements VectorIndex {
   readonly dimension: number;
@@ -281,7 +287,11 @@ export class HnswVectorIndex implements VectorIndex {
    * Loads an index written by {@linkcode HnswVectorIndex.snapshot}; null when the directory holds none (or one of
    * another format or dimension). Rejects when the files do not match their manifest.
    */
-  static async restore(dir: string, options: HnswIndexOptions): Promise<HnswVectorIndex | null> {
+  static async restore(
+    dir: string,
+    options: HnswIndexOptions,
+    files: RestoreFiles = {},
+  ): Promise<HnswVectorIndex | null> {
     let manifest: Manifest;
     try {
       manifest = JSON.parse(await Deno.readTextFile(join(dir, "manifest.json")));
@@ -291,6 +301,7 @@ export class HnswVectorIndex implements VectorIndex {
     if (manifest.version !== 1 || manifest.dimension !== options.dimension) return null;
     const index = new HnswVectorIndex(options);
     for (const p of manifest.partitions) {
+      await files.before?.(p.file);
       if (p.kind === "flat") {
         const bytes = await Deno.readFile(join(dir, p.file));
         if (bytes.byteLength !== p.ids.length * index.dimension * 4) {

@@ -245,3 +245,31 @@ Deno.test("one publisher at a time; the previous generation expires after the sw
     await redis.stop();
   }
 });
+
+Deno.test("changes made while a replica loads the shared snapshot are not lost", async () => {
+  const redis = await TestRedis.start();
+  const ids = await publisher(redis);
+  const writerStore = await openRedisStore({ url: redis.url, config: storeConfig });
+  const store = await openRedisStore({ url: redis.url, config: storeConfig });
+  let c: SemanticCache | undefined;
+  try {
+    // Not awaiting the warm-up: the writes below land while C downloads, loads or reconciles.
+    c = await SemanticCache.open({ config: config(), store, embedder: new HashEmbedder() });
+    const template = (await writerStore.get(ids.get(graphTexts[0])!))!;
+    await writerStore.put({ ...template, id: "during", exactKey: "during", createdAt: Date.now() });
+    assert.ok(await writerStore.delete(ids.get(graphTexts[1])!));
+    await c.whenReady();
+    assert.equal(c.stats().warm.source, "shared-snapshot");
+    const deadline = Date.now() + 5_000;
+    const settled = () => c!.index.has("during") && !c!.index.has(ids.get(graphTexts[1])!);
+    while (!settled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(c.index.has("during"), "an entry written during the warm-up is indexed");
+    assert.equal(c.index.has(ids.get(graphTexts[1])!), false, "an entry deleted during the warm-up is gone");
+    assert.equal(c.index.size, graphTexts.length + flatTexts.length);
+  } finally {
+    await c?.close();
+    await store.close();
+    await writerStore.close();
+    await redis.stop();
+  }
+});
