@@ -7,7 +7,8 @@
  * - `{emb}:current` — the id of the current generation (the pointer, switched last);
  * - `{emb}:{gen}:manifest` — JSON: format, embedder, dimension, publishedAt, the index's own manifest (scopes,
  *   labels → ids) and, per file, its size, chunk count and SHA-256;
- * - `{emb}:{gen}:{file}:{n}` — the files `HnswVectorIndex.snapshot` wrote, in chunks of `chunkBytes`;
+ * - `{emb}:{gen}:{file}:{n}` — the files `HnswVectorIndex.snapshot` wrote, in chunks of `chunkBytes` (raw bytes
+ *   with node-redis, base64 text over Upstash REST: `BlobStore.encoding`, recorded in the manifest);
  * - `{emb}:lock` — held by the one replica publishing (`SET NX PX`), released when it is done.
  *
  * A publisher writes a whole new generation, then switches the pointer, then lets the previous generation expire
@@ -30,6 +31,8 @@ export interface SharedManifest {
   generation: string;
   embedder: string;
   dimension: number;
+  /** How the chunks are stored (`BlobStore.encoding`): a reader of the other kind cannot use them. */
+  encoding: BlobStore["encoding"];
   /** Epoch ms when the snapshot was taken (entries written later reach a reader through its scan). */
   publishedAt: number;
   /** Vectors in the snapshot. */
@@ -133,6 +136,7 @@ export class SharedIndexSnapshot {
         generation,
         embedder: this.#embedder,
         dimension: this.#dimension,
+        encoding: this.#blobs.encoding,
         publishedAt,
         size,
         bytes,
@@ -162,6 +166,9 @@ export class SharedIndexSnapshot {
       throw new SnapshotUnusable(
         `made with ${manifest.embedder}/${manifest.dimension}d, this replica uses ${this.#embedder}`,
       );
+    }
+    if (manifest.encoding !== this.#blobs.encoding) {
+      throw new SnapshotUnusable(`chunks stored as ${manifest.encoding}, this store reads ${this.#blobs.encoding}`);
     }
     if (
       !Array.isArray(manifest.files) || !Array.isArray(manifest.index?.partitions) ||

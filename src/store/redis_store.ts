@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { createClient } from "redis";
+import { Buffer } from "node:buffer";
+import { createClient, RESP_TYPES } from "redis";
 import type { StoreConfig } from "./config.ts";
 import { type RemoteBackend, RemoteStore, type RemoteStoreOptions, type StreamMessage } from "./remote_store.ts";
 
@@ -24,6 +25,9 @@ function makeClient(url: string, config: StoreConfig) {
 }
 
 type Client = ReturnType<typeof makeClient>;
+
+/** Replies as bytes (snapshot chunks), not UTF-8 strings. */
+const BYTES = { [RESP_TYPES.BLOB_STRING]: Buffer };
 
 /** Options of {@linkcode openRedisStore}. */
 export interface RedisStoreOptions extends Omit<RemoteStoreOptions, "config"> {
@@ -112,6 +116,21 @@ export class NodeRedisBackend implements RemoteBackend {
 
   command(args: string[]): Promise<unknown> {
     return this.#commands.sendCommand<unknown>(args);
+  }
+
+  async getBytes(key: string): Promise<Uint8Array | null> {
+    const reply = await this.#commands.sendCommand<Buffer | null>(["GET", key], { typeMapping: BYTES });
+    return reply === null ? null : new Uint8Array(reply.buffer, reply.byteOffset, reply.byteLength);
+  }
+
+  async setBytes(key: string, value: Uint8Array, px: string): Promise<void> {
+    await this.#commands.sendCommand([
+      "SET",
+      key,
+      Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+      "PX",
+      px,
+    ]);
   }
 
   close(): Promise<void> {

@@ -57,6 +57,10 @@ export interface RemoteBackend {
   xedge(stream: string, edge: "first" | "last"): Promise<string | null>;
   /** Any other command (string arguments, raw reply); `slow` for commands moving megabytes. */
   command(args: string[], slow?: boolean): Promise<unknown>;
+  /** `GET` returning the value's bytes, where the client can (absent: values travel as text only). */
+  getBytes?(key: string): Promise<Uint8Array | null>;
+  /** `SET key bytes PX ms`, where the client can. */
+  setBytes?(key: string, value: Uint8Array, px: string): Promise<void>;
   /** Interrupts a blocked read and releases connections. */
   close(): Promise<void>;
 }
@@ -206,6 +210,8 @@ export class RemoteStore implements Store {
   readonly kind: "redis" | "upstash";
   /** This replica's id on the stream; its own messages are skipped by its tail. */
   readonly origin: string = crypto.randomUUID();
+  /** Shared values beside the entries (the cache's index snapshot). */
+  readonly blobs: BlobStore;
   #backend: RemoteBackend;
   #config: StoreConfig;
   #logger?: Logger;
@@ -227,6 +233,7 @@ export class RemoteStore implements Store {
   private constructor(backend: RemoteBackend, options: RemoteStoreOptions) {
     this.kind = backend.kind;
     this.#backend = backend;
+    this.blobs = this.#blobStore();
     this.#config = options.config;
     this.#logger = options.logger?.child({ component: "store", store: backend.kind });
     this.#p = options.config.keyPrefix;
@@ -396,46 +403,66 @@ export class RemoteStore implements Store {
   }
 
   /**
-   * Shared values beside the entries (`{p}snap:…`), stored as base64 text so that a Redis and an Upstash replica
-   * read each other's (REST carries JSON text, not bytes). Every call is bounded by 5 command timeouts.
+   * Shared values beside the entries (`{p}snap:…`). Bytes are stored as they are where the client can send and
+   * receive them (node-redis), else as base64 text (REST carries JSON text); `encoding` says which, so a reader of
+   * the other kind knows it cannot use them. Every call is bounded by 5 command timeouts.
    */
-  readonly blobs: BlobStore = {
-    write: async (key, value, ttlMs) => {
-      const text = typeof value === "string" ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-        .toString("base64");
-      await this.#blob(["SET", this.#blobKey(key), text, "PX", String(Math.max(1, Math.round(ttlMs)))]);
-    },
-    read: async (key) => {
-      const text = await this.#blob(["GET", this.#blobKey(key)]);
-      if (text === null || text === undefined) return null;
-      return fromBase64(String(text));
-    },
-    readText: async (key) => {
-      const text = await this.#blob(["GET", this.#blobKey(key)]);
-      return text === null || text === undefined ? null : String(text);
-    },
-    claim: async (key, owner, ttlMs) => {
-      const reply = await this.#blob(["SET", this.#blobKey(key), owner, "NX", "PX", String(Math.round(ttlMs))]);
-      return reply !== null && reply !== undefined;
-    },
-    release: async (key, owner) => {
-      await this.#timed(this.#backend.eval(RELEASE_SCRIPT, [this.#blobKey(key)], [owner]));
-    },
-    expire: async (keys, ttlMs) => {
-      for (let i = 0; i < keys.length; i += 500) {
-        const batch = keys.slice(i, i + 500).map((k) => this.#blobKey(k));
-        await this.#timed(this.#backend.eval(EXPIRE_SCRIPT, batch, [String(Math.max(1, Math.round(ttlMs)))]));
-      }
-    },
-  };
+  #blobStore(): BlobStore {
+    const backend = this.#backend;
+    const binary = backend.getBytes !== undefined && backend.setBytes !== undefined;
+    return {
+      encoding: binary ? "binary" : "base64",
+      write: async (key, value, ttlMs) => {
+        const px = String(Math.max(1, Math.round(ttlMs)));
+        if (typeof value !== "string" && binary) {
+          await this.#bounded(backend.setBytes!(this.#blobKey(key), value, px));
+          return;
+        }
+        const text = typeof value === "string"
+          ? value
+          : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64");
+        await this.#blob(["SET", this.#blobKey(key), text, "PX", px]);
+      },
+      read: async (key) => {
+        if (binary) return await this.#bounded(backend.getBytes!(this.#blobKey(key)));
+        const text = await this.#blob(["GET", this.#blobKey(key)]);
+        if (text === null || text === undefined) return null;
+        return fromBase64(String(text));
+      },
+      readText: async (key) => {
+        const text = await this.#blob(["GET", this.#blobKey(key)]);
+        return text === null || text === undefined ? null : String(text);
+      },
+      claim: async (key, owner, ttlMs) => {
+        const reply = await this.#blob(["SET", this.#blobKey(key), owner, "NX", "PX", String(Math.round(ttlMs))]);
+        return reply !== null && reply !== undefined;
+      },
+      release: async (key, owner) => {
+        await this.#bounded(backend.eval(RELEASE_SCRIPT, [this.#blobKey(key)], [owner]));
+      },
+      expire: async (keys, ttlMs) => {
+        for (let i = 0; i < keys.length; i += 500) {
+          const batch = keys.slice(i, i + 500).map((k) => this.#blobKey(k));
+          await this.#bounded(backend.eval(EXPIRE_SCRIPT, batch, [String(Math.max(1, Math.round(ttlMs)))]));
+        }
+      },
+    };
+  }
 
   #blobKey(key: string): string {
     return `${this.#p}snap:${key}`;
   }
 
   #blob(args: string[]): Promise<unknown> {
-    if (!this.#connected) return Promise.reject(new Error("the store is not connected to redis"));
-    return this.#timed(this.#backend.command(args, true), this.#config.commandTimeoutMs * 5);
+    return this.#bounded(this.#backend.command(args, true));
+  }
+
+  #bounded<T>(command: Promise<T>): Promise<T> {
+    if (!this.#connected) {
+      command.catch(() => {});
+      return Promise.reject(new Error("the store is not connected to redis"));
+    }
+    return this.#timed(command, this.#config.commandTimeoutMs * 5);
   }
 
   /**

@@ -54,6 +54,11 @@ export interface ScanOptions {
  * operations, these reject on any failure (the caller falls back) and never mark the store degraded.
  */
 export interface BlobStore {
+  /**
+   * How `write` stores bytes: as they are (`binary`, node-redis) or as base64 text (`base64`, REST). A reader can
+   * only use bytes written with its own encoding.
+   */
+  readonly encoding: "binary" | "base64";
   /** Writes `value` under `key`, expiring after `ttlMs`. */
   write(key: string, value: Uint8Array | string, ttlMs: number): Promise<void>;
   /** The bytes under `key`; null when absent. */

@@ -5,11 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { createClient } from "redis";
+import { createClient, RESP_TYPES } from "redis";
 import { type CacheStats, SemanticCache } from "../../src/cache/semantic_cache.ts";
 import { cacheConfigSchema } from "../../src/cache/config.ts";
 import { storeConfigSchema } from "../../src/store/config.ts";
 import { openRedisStore } from "../../src/store/redis_store.ts";
+import { openUpstashStore } from "../../src/store/upstash_store.ts";
+import { startUpstashBridge } from "../support/upstash_bridge.ts";
 import type { RemoteStore } from "../../src/store/remote_store.ts";
 import { HashEmbedder } from "../../src/embed/hash_embedder.ts";
 import { TestRedis } from "../support/redis.ts";
@@ -27,8 +29,11 @@ async function openCache(store: RemoteStore, extra: Record<string, unknown> = {}
 }
 
 /** A replica that publishes the snapshot of 740 entries on close; returns the ids it stored by text. */
-async function publisher(redis: TestRedis): Promise<Map<string, string>> {
-  const store = await openRedisStore({ url: redis.url, config: storeConfig });
+async function publisher(
+  redis: TestRedis,
+  open: () => Promise<RemoteStore> = () => openRedisStore({ url: redis.url, config: storeConfig }),
+): Promise<Map<string, string>> {
+  const store = await open();
   const a = await openCache(store);
   const ids = new Map<string, string>();
   try {
@@ -160,10 +165,10 @@ Deno.test("a corrupt, mismatched or missing shared snapshot makes the replica bu
     // A flipped byte in the middle of the graph file: the hash does not match.
     const graphFile = (JSON.parse(manifest).files as { name: string }[]).findIndex((f) => f.name.endsWith(".hnsw"));
     const chunkKey = `${p}snap:hash/256:${generation}:${graphFile}:0`;
-    const chunk = String(await raw.get(chunkKey));
-    const bytes = Buffer.from(chunk, "base64");
+    const chunk = await raw.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).get(chunkKey) as Buffer;
+    const bytes = Buffer.from(chunk);
     bytes[Math.floor(bytes.length / 2)] ^= 0xff;
-    await raw.set(chunkKey, bytes.toString("base64"));
+    await raw.set(chunkKey, bytes);
     let stats = await start();
     assert.equal(stats.warm.source, "store");
     assert.match(stats.warm.fallback ?? "", /SHA-256/);
@@ -183,6 +188,9 @@ Deno.test("a corrupt, mismatched or missing shared snapshot makes the replica bu
     assert.match(stats.warm.fallback ?? "", /format 2/);
     await raw.set(manifestKey, JSON.stringify({ ...JSON.parse(manifest), dimension: 128 }));
     assert.match((await start()).warm.fallback ?? "", /128d/);
+    // Chunks stored as base64 (by an Upstash replica) are not for a node-redis replica.
+    await raw.set(manifestKey, JSON.stringify({ ...JSON.parse(manifest), encoding: "base64" }));
+    assert.match((await start()).warm.fallback ?? "", /stored as base64/);
     await raw.set(manifestKey, "{not json");
     assert.equal((await start()).warm.source, "store");
 
@@ -270,6 +278,32 @@ Deno.test("changes made while a replica loads the shared snapshot are not lost",
     await c?.close();
     await store.close();
     await writerStore.close();
+    await redis.stop();
+  }
+});
+
+Deno.test("over Upstash REST the snapshot is shared as base64; a node-redis replica does not read it and builds", async () => {
+  const redis = await TestRedis.start();
+  const bridge = await startUpstashBridge(redis.url);
+  const upstash = () => openUpstashStore({ url: bridge.url, token: bridge.token, config: storeConfig });
+  try {
+    await publisher(redis, upstash);
+    const store = await upstash();
+    const b = await openCache(store);
+    assert.equal(b.stats().warm.source, "shared-snapshot", JSON.stringify(b.stats().warm));
+    assert.equal(b.index.size, graphTexts.length + flatTexts.length);
+    await b.close();
+    await store.close();
+
+    const redisStore = await openRedisStore({ url: redis.url, config: storeConfig });
+    const c = await openCache(redisStore);
+    assert.equal(c.stats().warm.source, "store");
+    assert.match(c.stats().warm.fallback ?? "", /stored as base64/);
+    assert.equal(c.index.size, graphTexts.length + flatTexts.length);
+    await c.close();
+    await redisStore.close();
+  } finally {
+    await bridge.close();
     await redis.stop();
   }
 });
