@@ -101,8 +101,11 @@ export interface WarmStats {
 
 /** How long a starting replica may spend downloading the shared snapshot before it builds instead. */
 const SHARED_DOWNLOAD_DEADLINE_MS = 120_000;
-/** How long a closing replica may spend publishing the shared snapshot. */
-const CLOSE_PUBLISH_TIMEOUT_MS = 20_000;
+/**
+ * How long a closing replica may spend publishing the shared snapshot: what the pod's grace period (35 s in
+ * k8s/base) leaves after the 25 s of AMAS_SHUTDOWN_GRACE_MS. A publish cut short leaves the previous one current.
+ */
+const CLOSE_PUBLISH_TIMEOUT_MS = 10_000;
 
 /** Options of {@linkcode SemanticCache.open}. */
 export interface SemanticCacheOptions {

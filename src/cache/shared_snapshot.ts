@@ -12,8 +12,9 @@
  * - `{emb}:lock` — held by the one replica publishing (`SET NX PX`), released when it is done.
  *
  * A publisher writes a whole new generation, then switches the pointer, then lets the previous generation expire
- * after `retireAfterMs` (a replica still downloading it has that long). Every key of a generation expires after
- * `generationTtlMs` anyway, so a publisher that died half-way leaves nothing behind for long. A reader checks
+ * after `retireAfterMs` (a replica still downloading it has that long). Until the switch a generation's keys expire
+ * with the lock (`lockTtlMs`), so a publisher that died half-way leaves nothing behind for long; after it, with
+ * `generationTtlMs` (renewed by the next publish, which replaces them). A reader checks
  * format, embedder, dimension, sizes and hashes; anything off means "no usable snapshot" and the caller builds.
  * Files go through a temporary directory (`Deno.makeTempDir`, removed afterwards) because hnswlib reads and writes
  * graphs only as files; at most a few chunks are in memory at once.
@@ -143,8 +144,9 @@ export class SharedIndexSnapshot {
         files,
         index: indexManifest,
       };
-      await this.#blobs.write(`${this.#ns}:${generation}:manifest`, JSON.stringify(manifest), this.#generationTtlMs);
+      await this.#blobs.write(`${this.#ns}:${generation}:manifest`, JSON.stringify(manifest), this.#lockTtlMs);
       const previous = await this.current().catch(() => null);
+      await this.#blobs.expire(this.#keysOf(manifest), this.#generationTtlMs);
       // The switch: from here on, starting replicas load this generation.
       await this.#blobs.write(`${this.#ns}:current`, generation, this.#generationTtlMs);
       if (previous && previous.generation !== generation) {
@@ -257,7 +259,8 @@ export class SharedIndexSnapshot {
       if (filled === 0 && chunks > 0) break;
       const chunk = buffer.subarray(0, filled);
       hash.update(chunk);
-      await this.#blobs.write(`${key}:${chunks}`, chunk, this.#generationTtlMs);
+      // Until the switch, a generation lives as long as the lock: a publisher that dies leaves nothing for long.
+      await this.#blobs.write(`${key}:${chunks}`, chunk, this.#lockTtlMs);
       bytes += filled;
       chunks++;
       if (filled < buffer.length) break;
