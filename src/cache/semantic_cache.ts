@@ -220,6 +220,8 @@ export class SemanticCache implements ResponseCache {
   /** The shared generation this replica knows of, and `index.changes` at the time it was taken. */
   #sharedGeneration?: string;
   #sharedBaseline?: number;
+  /** A shared generation of this replica's kind found broken (a chunk corrupt or gone): replace it when warm. */
+  #brokenGeneration?: string;
   #published = 0;
   #publishError?: string;
   #publishing?: Promise<SharedManifest | null>;
@@ -806,7 +808,11 @@ export class SemanticCache implements ResponseCache {
         this.#warmStats.fallback = "no shared snapshot published yet";
         return;
       }
+      share.check(manifest);
+      // From here on a failure means this generation is broken (not merely another replica's kind).
+      this.#brokenGeneration = manifest.generation;
       const got = await share.download(manifest, {}, Date.now() + SHARED_DOWNLOAD_DEADLINE_MS);
+      this.#brokenGeneration = undefined;
       this.#index = got.index;
       this.#restored = true;
       this.#sharedGeneration = got.manifest.generation;
@@ -902,9 +908,14 @@ export class SemanticCache implements ResponseCache {
         this.#sharedGeneration = current.generation;
         this.#sharedBaseline = this.#index.changes;
       }
-      const changed = current ? this.#index.changes - (this.#sharedBaseline ?? 0) : this.#index.size;
+      // No usable snapshot (none, or a broken one): this whole index is news to the cluster.
+      const changed = current && current.generation !== this.#brokenGeneration
+        ? this.#index.changes - (this.#sharedBaseline ?? 0)
+        : this.#index.size;
       if (changed < this.#config.snapshotMinChanges) return;
-      if (reason === "interval" && current && Date.now() - current.publishedAt < this.#config.snapshotIntervalMs) {
+      const fresh = current && current.generation !== this.#brokenGeneration &&
+        Date.now() - current.publishedAt < this.#config.snapshotIntervalMs;
+      if (reason === "interval" && fresh) {
         return;
       }
       await this.#publish();

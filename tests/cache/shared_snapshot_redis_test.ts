@@ -143,9 +143,10 @@ Deno.test("a corrupt, mismatched or missing shared snapshot makes the replica bu
     const manifest = String(await raw.get(manifestKey));
     const total = graphTexts.length + flatTexts.length;
 
+    // These replicas never publish (a broken snapshot would otherwise be replaced; checked at the end).
     const start = async (): Promise<CacheStats> => {
       const store = await openRedisStore({ url: redis.url, config: storeConfig });
-      const cache = await openCache(store);
+      const cache = await openCache(store, { snapshotMinChanges: 100_000 });
       try {
         const stats = cache.stats();
         assert.equal(cache.index.size, total, "the index is complete whatever the snapshot");
@@ -193,6 +194,24 @@ Deno.test("a corrupt, mismatched or missing shared snapshot makes the replica bu
     assert.match((await start()).warm.fallback ?? "", /stored as base64/);
     await raw.set(manifestKey, "{not json");
     assert.equal((await start()).warm.source, "store");
+
+    // A replica that finds the snapshot broken replaces it once warm (its whole index is news to the cluster).
+    await raw.set(manifestKey, manifest);
+    await raw.del(chunkKey);
+    {
+      const store = await openRedisStore({ url: redis.url, config: storeConfig });
+      const fixer = await openCache(store);
+      assert.match(fixer.stats().warm.fallback ?? "", /missing/);
+      const deadline = Date.now() + 10_000;
+      while (fixer.stats().shared_snapshot?.published !== 1 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(fixer.stats().shared_snapshot?.published, 1, "the broken generation is replaced");
+      await fixer.close();
+      await store.close();
+      assert.notEqual(String(await raw.get(`${p}snap:hash/256:current`)), generation);
+      assert.equal((await start()).warm.source, "shared-snapshot");
+    }
 
     // Another embedder reads its own namespace: nothing there.
     const store = await openRedisStore({ url: redis.url, config: storeConfig });
