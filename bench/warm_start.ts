@@ -251,7 +251,7 @@ try {
   console.log(
     `     of which download + load ${s(snapMs)}, reconcile scan ${s(newMs - snapMs)}; source ` +
       `${loadedStats.warm.source}, ${loadedStats.warm.restored} loaded, ${loadedStats.index.size} vectors after ` +
-      `+${AFTER} −${victims.length}, rss ${mid.grew >= 0 ? "+" : ""}${mb(mid.grew)}`,
+      `+${AFTER} −${victims.length}, rss +${mb(news[0].grew)} in the first run`,
   );
   console.log(
     `     target ≤ 20 s: ${newMs <= 20_000 ? "met" : "MISSED"}; old / new ${(oldMs / newMs).toFixed(1)}x; ` +
