@@ -37,7 +37,7 @@ const file = fileArg >= 0 ? args[fileArg + 1] : new URL("../tests/cache/eval_pai
 const { pairs } = JSON.parse(await Deno.readTextFile(file)) as { pairs: Pair[] };
 // Without --file, the other two sets are summarised at the end (same embedder run).
 const others: [string, Pair[]][] = fileArg >= 0 ? [] : await Promise.all(
-  ["eval_pairs_dev.json", "eval_pairs_holdout.json"].map(async (name) =>
+  ["eval_pairs_dev.json", "eval_pairs_holdout.json", "eval_pairs_holdout2.json"].map(async (name) =>
     [
       name,
       (JSON.parse(await Deno.readTextFile(new URL(`../tests/cache/${name}`, import.meta.url))) as { pairs: Pair[] })
