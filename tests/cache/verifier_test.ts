@@ -83,3 +83,37 @@ Deno.test("verifier never throws on odd input", () => {
     v.verify("What is the capital of France?", text);
   }
 });
+
+Deno.test("verifier: a request frame around a question does not change it", () => {
+  accepts("Could you please explain how a heat pump works?", "How does a heat pump work?");
+  accepts("I'd like to know how to remove rust from a bike chain.", "How do I remove rust from a bike chain?");
+  accepts("I was wondering what a notary public does.", "What does a notary public do?");
+  accepts("Will you tell me what the speed of sound is?", "What is the speed of sound?");
+  accepts("Hey, can you help me understand how vaccines work?", "How do vaccines work?");
+  accepts("Would you mind explaining what an ETF is?", "What is an ETF?");
+  accepts("Could you summarise the causes of the Great Depression?", "What were the causes of the Great Depression?");
+  accepts("Do you know why cats purr?", "Why do cats purr?");
+  // The frame goes, the name after it stays a name: "Python" against "Ruby" still rejects as an entity.
+  rejects("Can you tell me what Python is used for?", "What is Ruby used for?");
+  // The frame hides no fact: a changed number, date, negation or opposite still rejects.
+  rejects("Could you tell me the population of Chile in 2010?", "What was the population of Chile in 2020?", "number");
+  rejects("Please explain how to enable dark mode.", "How do I disable dark mode?", "antonym");
+  rejects("I'd like to know why my phone charges.", "Why doesn't my phone charge?", "negation");
+  rejects("Can you tell me the weather in Oslo tomorrow?", "What is the weather in Oslo today?", "date");
+  // A frame is read at the start only; the same words later in a prompt are compared as usual.
+  rejects("How do I tell my boss I quit?", "How do I quit?");
+  // A prompt that is nothing but a frame is compared as it is.
+  accepts("Can you help me?", "Could you help me?");
+});
+
+Deno.test("verifier: quantifiers of different kinds reject, one-sided ones do not", () => {
+  rejects("Are all whales mammals?", "Are some whales mammals?", "quantifier");
+  rejects("Do most people snore?", "Do all people snore?", "quantifier");
+  rejects("Do any reptiles give live birth?", "Do all reptiles give live birth?", "quantifier");
+  rejects("How much does each ticket cost?", "How much do all the tickets cost?", "quantifier");
+  accepts("Give me some ideas for a birthday party.", "Give me ideas for a birthday party.");
+  accepts("Are all whales mammals?", "Are whales mammals?");
+  // "the most" is a superlative, compared with "least" as an opposite, not a quantifier.
+  accepts("What is the most popular sport in Brazil?", "Which is the most popular sport in Brazil?");
+  rejects("What is the most popular sport in Brazil?", "What is the least popular sport in Brazil?", "antonym");
+});
