@@ -168,6 +168,8 @@ export class SemanticCache implements ResponseCache {
   #byExact = new Map<string, string>();
   /** The embedding started during a call's lookup, reused when its answer is stored. */
   #callVectors = new WeakMap<ChatCall, Promise<number[]>>();
+  /** Semantic lookups that ran out of their time budget, to be finished if the chat service asks (`lateHit`). */
+  #late = new WeakMap<ChatCall, (wanted?: AbortSignal) => Promise<CacheHit | null>>();
   #embedderId: string;
   #warmed = false;
   #warmError?: string;
@@ -328,6 +330,16 @@ export class SemanticCache implements ResponseCache {
       this.#timeouts++;
       this.#metrics?.rejections.add(1, { reason: "embed_timeout" });
       this.#count("miss", started);
+      // The lookup finishes when the embedding arrives; the chat service races it against the upstream call.
+      this.#late.set(call, (wanted) =>
+        embedding.then((v) => {
+          if (wanted?.aborted) return null;
+          const hit = this.#semanticHit(call.tenant, keys, v, settings.similarityThreshold);
+          if (!hit) return null;
+          this.#counts.miss--; // counted as a miss above: it is a (late) semantic hit after all
+          observe("semantic", hit.similarity);
+          return this.#served(hit.entry, "semantic", started, hit.similarity);
+        }, () => null));
       return null;
     }
     const best: { similarity?: number } = {};
@@ -339,6 +351,12 @@ export class SemanticCache implements ResponseCache {
     observe("miss", best.similarity);
     this.#count("miss", started);
     return null;
+  }
+
+  lateHit(call: ChatCall, wanted?: AbortSignal): Promise<CacheHit | null> | undefined {
+    const finish = this.#late.get(call);
+    this.#late.delete(call);
+    return finish?.(wanted);
   }
 
   /**
