@@ -23,6 +23,10 @@ import type { ChatCall } from "../src/gateway/stages.ts";
 import type { ChatCompletion } from "../src/gateway/chat_schema.ts";
 
 const quick = Deno.args.includes("--quick");
+/** `--semantic-timeout-ms N` (section 4): the cache's embedding time budget, instead of its default. */
+const budgetMs = Deno.args.includes("--semantic-timeout-ms")
+  ? Number(Deno.args[Deno.args.indexOf("--semantic-timeout-ms") + 1])
+  : undefined;
 
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -286,6 +290,8 @@ interface LoadResult {
    */
   repeatMisses: { originalInFlight: number; embedTimeout: number; rejected: number };
   dedupJoins: number;
+  /** Calls the simulated provider received (cancelled ones included). */
+  upstreamCalls: number;
   /** The lookups' embedding times (Server-Timing `embed`), where one ran. */
   embedMs: number[];
   stats?: ReturnType<NonNullable<Gateway["cache"]>["stats"]>;
@@ -302,7 +308,9 @@ async function runLoad(
     maxConcurrent: number;
   },
 ): Promise<LoadResult> {
-  const overrides: Record<string, unknown> = { cache: { enabled: options.cache, embedder: "use-lite" } };
+  const overrides: Record<string, unknown> = {
+    cache: { enabled: options.cache, embedder: "use-lite", ...(budgetMs ? { semanticTimeoutMs: budgetMs } : {}) },
+  };
   if (options.mode === "open") {
     // The provider's capacity: this many calls in flight, the rest wait their turn (never rejected here).
     overrides.resilience = {
@@ -327,6 +335,7 @@ async function runLoad(
     return Number(/^amas_dedup_joins_total(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? 0);
   };
   const joinsBefore = await dedupJoins();
+  const callsBefore = gw.registry.sim.stats().calls;
   const timeoutMs = gw.config.cache.semanticTimeoutMs;
   const doneAt: number[] = new Array(items.length).fill(Infinity);
   const result: LoadResult = {
@@ -334,6 +343,7 @@ async function runLoad(
     byKind: { exact: [], semantic: [], miss: [] },
     repeatMisses: { originalInFlight: 0, embedTimeout: 0, rejected: 0 },
     dedupJoins: 0,
+    upstreamCalls: 0,
     embedMs: [],
     wallMs: 0,
     errors: 0,
@@ -386,6 +396,7 @@ async function runLoad(
   }
   result.wallMs = performance.now() - started;
   result.dedupJoins = (await dedupJoins()) - joinsBefore;
+  result.upstreamCalls = gw.registry.sim.stats().calls - callsBefore;
   result.stats = gw.cache?.stats();
   await running.shutdown();
   return result;
@@ -395,7 +406,7 @@ function printPair(title: string, items: Item[], without: LoadResult, withCache:
   const repeats = items.filter((x) => x.kind !== "new").length;
   console.log(`   ${title}`);
   console.log(
-    "                    mean ms   p50 ms   p95 ms | exact semantic  miss | miss mean ms | dedup joins | errors",
+    "                    mean ms   p50 ms   p95 ms | exact semantic  miss | miss mean ms | dedup joins | upstream calls | errors",
   );
   for (const [name, r] of [["without cache", without], ["with cache", withCache]] as const) {
     console.log(
@@ -403,7 +414,9 @@ function printPair(title: string, items: Item[], without: LoadResult, withCache:
         f(pct(r.latencies, 0.95), 1).padStart(8)
       } | ${String(r.byKind.exact.length).padStart(5)} ${String(r.byKind.semantic.length).padStart(8)} ${
         String(r.byKind.miss.length).padStart(5)
-      } | ${f(mean(r.byKind.miss), 1).padStart(12)} | ${String(r.dedupJoins).padStart(11)} | ${r.errors}`,
+      } | ${f(mean(r.byKind.miss), 1).padStart(12)} | ${String(r.dedupJoins).padStart(11)} | ${
+        String(r.upstreamCalls).padStart(14)
+      } | ${r.errors}`,
     );
   }
   const served = withCache.byKind.exact.length + withCache.byKind.semantic.length;
@@ -431,7 +444,9 @@ async function repeatHeavy(): Promise<void> {
   console.log(
     `\n4. repeat-heavy load: ${total} requests, ${repeats} of them (${
       f((repeats / total) * 100, 1)
-    } %) repeats of earlier prompts (half verbatim, half reworded), sim-large upstream (150-token answers, ~1.4 s); same prompts in the same order for both runs`,
+    } %) repeats of earlier prompts (half verbatim, half reworded), sim-large upstream (150-token answers, ~1.4 s); same prompts in the same order for both runs; embedding budget ${
+      budgetMs ?? cacheConfigSchema.parse({}).semanticTimeoutMs
+    } ms`,
   );
   const concurrency = 8;
   const closedWithout = await runLoad(items, { cache: false, mode: "closed", concurrency });

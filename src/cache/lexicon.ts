@@ -522,13 +522,14 @@ export const ENTITY_ALIASES: readonly string[] = ["usa us america", "uk britain"
 export const REQUEST_FRAMES: readonly RegExp[] = [
   // Greetings and openers: "Hey,", "Hi there!", "Quick question:".
   /^(?:hey|hi|hello|ok|okay|so|um|hmm)(?:\s+there)?\s*[,!.:-]?\s+/i,
-  /^quick\s+question\s*[,:.-]?\s+/i,
+  /^(?:quick\s+)?question\s*[,:.-]\s*/i,
+  /^q\s*:\s*/i,
   /^please\s*,?\s+/i,
   // "Could you (please) …", "Would you be able to …", "Would you mind …" (followed by a frame verb below).
   /^(?:could|can|would|will)\s+(?:you|u)\s+(?:please\s+|kindly\s+|possibly\s+|maybe\s+|just\s+)*(?:be\s+able\s+to\s+)?(?=(?:tell|explain|describe|summari[sz]e|outline|clarify|give|show|help|walk|let|remind|mind)\b)/i,
   /^(?:would\s+you\s+)?mind\s+(?=(?:telling|explaining|describing|summari[sz]ing|showing|giving)\b)/i,
   // The frame verbs themselves: "tell me (about)", "explain (to me)", "help me understand", "walk me through".
-  /^(?:tell|telling)\s+me(?:\s+about)?\s+/i,
+  /^(?:tell|telling)\s+me(?:\s+about)?\s*[,:]?\s+/i,
   /^(?:explain|explaining|describe|describing|clarify)(?:\s+to\s+me)?\s*[,:]?\s+(?:(?:in\s+)?(?:simple|plain)\s+(?:terms|words|english)\s*[,:]?\s+)?/i,
   /^(?:summari[sz]e|summari[sz]ing|outline)(?:\s+for\s+me)?\s+/i,
   /^(?:give|giving|show|showing)\s+me\s+(?=(?:how|what|why|when|where|who|which|an?\s+(?:overview|summary|explanation|rundown)\s+of)\b)/i,
@@ -546,6 +547,23 @@ export const REQUEST_FRAMES: readonly RegExp[] = [
   /^i\s+need\s+help\s+(?:with|understanding|figuring\s+out)\s+/i,
   /^i(?:'m|’m|\s+am|\s+was)\s+(?:wondering|curious|trying\s+to\s+(?:understand|figure\s+out|work\s+out|find\s+out|learn))\s+(?:about\s+|if\s+|whether\s+)?/i,
   /^i\s+wonder\s+(?:if\s+|whether\s+)?/i,
+  // "In your opinion, …", "Honestly, …".
+  /^in\s+your\s+(?:opinion|view|experience)\s*[,:]?\s+/i,
+  /^(?:honestly|seriously|basically)\s*,\s*/i,
+];
+
+/**
+ * Framing inside or at the end of a prompt, removed wherever it stands: "What do you think is the best …" asks
+ * "What is the best …"; "…, thanks in advance!" and "…, in your opinion?" add nothing. Each pattern is replaced
+ * by its first group (or nothing).
+ */
+export const INNER_FRAMES: readonly [RegExp, string][] = [
+  [
+    /\b(what|which|who|where|when|why|how)\s+do\s+you\s+think\s+(?=(?:is|are|was|were|will|would|should|could|can|the|a|an|it|they|i)\b)/gi,
+    "$1 ",
+  ],
+  [/\s*,?\s*\bin\s+your\s+(?:opinion|view|experience)\b/gi, ""],
+  [/[\s,.;!-]*\b(?:thanks|thank\s+you|thx|cheers)(?:\s+(?:so|very)\s+much)?(?:\s+in\s+advance)?\s*[.!]*\s*$/gi, ""],
 ];
 
 /**

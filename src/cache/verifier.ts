@@ -22,6 +22,7 @@ import {
   FEMININE,
   FILLERS,
   FUTURE_AUX,
+  INNER_FRAMES,
   MASCULINE,
   NEGATING_PREFIXES,
   NEGATIONS,
@@ -317,17 +318,20 @@ function numberValue(raw: string, suffix: string | undefined): string {
  * replaced by a filler word: what follows keeps its place in the sentence (a capital after it is still a name).
  */
 export function stripRequestFrame(text: string): string {
-  let rest = text.trim();
-  let stripped = false;
+  let inner = text.trim();
+  for (const [re, to] of INNER_FRAMES) {
+    const next = inner.replace(re, to);
+    if (/\p{L}/u.test(next)) inner = next;
+  }
+  let rest = inner;
   for (let pass = 0; pass < 8; pass++) {
     const before = rest;
     for (const re of REQUEST_FRAMES) rest = rest.replace(re, "");
     if (rest === before) break;
-    stripped = true;
   }
-  // Nothing left (the whole prompt was a frame, "Can you help me?") or no frame: compare the prompt as it is.
-  if (!stripped || !/\p{L}/u.test(rest)) return text;
-  return `please ${rest}`;
+  // Nothing left (the whole prompt was a frame, "Can you help me?"): compare the prompt as it is.
+  if (!/\p{L}/u.test(rest)) return text;
+  return rest === inner ? inner : `please ${rest}`;
 }
 
 /** Analyses a prompt once; the cache keeps nothing of it (it is cheap: tens of microseconds). */

@@ -104,6 +104,15 @@ Deno.test("verifier: a request frame around a question does not change it", () =
   rejects("How do I tell my boss I quit?", "How do I quit?");
   // A prompt that is nothing but a frame is compared as it is.
   accepts("Can you help me?", "Could you help me?");
+  // Framing inside or at the end: "what do you think is", "in your opinion", "thanks in advance".
+  accepts("What do you think is the best way to learn Spanish?", "What is the best way to learn Spanish?");
+  accepts(
+    "Which laptop should I buy for video editing, in your opinion?",
+    "Which laptop should I buy for video editing?",
+  );
+  accepts("How do I reset a Nest thermostat? Thanks in advance!", "How do I reset a Nest thermostat?");
+  rejects("What do you think about Kubernetes?", "What is Kubernetes?");
+  rejects("In your opinion, is Vue faster than React?", "Is React faster than Vue?", "order");
 });
 
 Deno.test("verifier: quantifiers of different kinds reject, one-sided ones do not", () => {
