@@ -563,7 +563,8 @@ export const INNER_FRAMES: readonly [RegExp, string][] = [
     "$1 ",
   ],
   [/\s*,?\s*\bin\s+your\s+(?:opinion|view|experience)\b/gi, ""],
-  [/[\s,.;!-]*\b(?:thanks|thank\s+you|thx|cheers)(?:\s+(?:so|very)\s+much)?(?:\s+in\s+advance)?\s*[.!]*\s*$/gi, ""],
+  // Only as a sentence of its own: "How do I say thanks?" asks about the word, "… passport? Thanks!" thanks.
+  [/(?<=[?.!])\s*(?:thanks|thank\s+you|thx|cheers)(?:\s+(?:so|very)\s+much)?(?:\s+in\s+advance)?\s*[.!]*\s*$/gi, ""],
 ];
 
 /**

@@ -112,6 +112,9 @@ Deno.test("verifier: a request frame around a question does not change it", () =
   );
   accepts("How do I reset a Nest thermostat? Thanks in advance!", "How do I reset a Nest thermostat?");
   rejects("What do you think about Kubernetes?", "What is Kubernetes?");
+  // "thanks" is a frame only as a sentence of its own.
+  rejects("How do I say thanks in Italian", "How do I say cheers in Italian");
+  rejects("How do I say thanks", "How do I say cheers");
   rejects("In your opinion, is Vue faster than React?", "Is React faster than Vue?", "order");
 });
 
@@ -125,4 +128,38 @@ Deno.test("verifier: quantifiers of different kinds reject, one-sided ones do no
   // "the most" is a superlative, compared with "least" as an opposite, not a quantifier.
   accepts("What is the most popular sport in Brazil?", "Which is the most popular sport in Brazil?");
   rejects("What is the most popular sport in Brazil?", "What is the least popular sport in Brazil?", "antonym");
+});
+
+Deno.test("verifier: no request frame turns a minimal pair into a hit", () => {
+  const frames = [
+    "Could you please tell me ",
+    "Can you explain ",
+    "I'd like to know ",
+    "I was wondering ",
+    "Hey, do you happen to know ",
+    "Please, ",
+    "Would you mind explaining ",
+    "Quick question: ",
+  ];
+  // Minimal pairs whose first prompt starts with a question word or verb that reads on after a frame.
+  const pairs: [string, string][] = [
+    ["what is the capital of France?", "What is the capital of Germany?"],
+    ["what is 15% of 240?", "What is 15% of 250?"],
+    ["how to enable two-factor authentication", "How do I disable two-factor authentication?"],
+    ["what the weather forecast is for today", "What's the weather forecast for tomorrow?"],
+    ["why my car doesn't start", "Why does my car start?"],
+    ["how many kilometers a marathon is", "How many miles is a marathon?"],
+    ["how to use useEffect in React", "How do I use useState in React?"],
+    ["when the Eiffel Tower was built", "Where was the Eiffel Tower built?"],
+    ["whether Paris is bigger than London", "Is London bigger than Paris?"],
+    ["whether all snakes are venomous", "Are some snakes venomous?"],
+    ["who the president of France was", "Who is the president of France?"],
+  ];
+  // Every frame with every pair, both ways round.
+  for (const frame of frames) {
+    for (const [a, b] of pairs) {
+      assert.equal(v.verify(frame + a, b).ok, false, `"${frame + a}" / "${b}"`);
+      assert.equal(v.verify(b, frame + a).ok, false, `"${b}" / "${frame + a}"`);
+    }
+  }
 });
