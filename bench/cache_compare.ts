@@ -463,11 +463,14 @@ async function repeatHeavy(): Promise<void> {
   const maxConcurrent = 8;
   const serviceSeconds = 0.12 + 150 / 120;
   const ratePerSecond = Math.round((0.85 * maxConcurrent / serviceSeconds) * 10) / 10;
-  const openItems = quick ? items : items.slice(0, Math.round(total / 2));
+  // Half as many requests (a minute at this rate), again with exactly 30 % repeats.
+  const openItems = quick ? items : repeatWorkload(Math.round(total / 2));
   const openWithout = await runLoad(openItems, { cache: false, mode: "open", ratePerSecond, maxConcurrent });
   const openWith = await runLoad(openItems, { cache: true, mode: "open", ratePerSecond, maxConcurrent });
   printPair(
-    `b) open model, ${ratePerSecond} requests/s (85 % of capacity without the cache), provider capacity ${maxConcurrent} concurrent calls (bulkhead), ${openItems.length} requests`,
+    `b) open model, ${ratePerSecond} requests/s (85 % of capacity without the cache), provider capacity ${maxConcurrent} concurrent calls (bulkhead), ${openItems.length} requests (${
+      openItems.filter((x) => x.kind !== "new").length
+    } repeats)`,
     openItems,
     openWithout,
     openWith,
