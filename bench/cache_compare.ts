@@ -6,7 +6,8 @@
  * 3. event-loop lag under 50 concurrent semantic lookups: worker pool vs the same model on the main thread;
  * 4. a repeat-heavy load over real HTTP (30 % repeats or paraphrases) with the cache vs without.
  *
- * Run: `deno run -A bench/cache_compare.ts` (about a minute or two; `--quick` for a shorter run).
+ * Run: `deno run -A bench/cache_compare.ts` (a few minutes; `--quick` for a shorter run, `--section 4` for one
+ * section).
  *
  * @module
  */
@@ -22,6 +23,10 @@ import type { ChatCall } from "../src/gateway/stages.ts";
 import type { ChatCompletion } from "../src/gateway/chat_schema.ts";
 
 const quick = Deno.args.includes("--quick");
+/** `--semantic-timeout-ms N` (section 4): the cache's embedding time budget, instead of its default. */
+const budgetMs = Deno.args.includes("--semantic-timeout-ms")
+  ? Number(Deno.args[Deno.args.indexOf("--semantic-timeout-ms") + 1])
+  : undefined;
 
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -231,81 +236,251 @@ async function semantic(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// 4. Repeat-heavy load over real HTTP: with the cache vs without.
+// 4. Repeat-heavy load over real HTTP: with the cache vs without, same prompts in the same order.
+
+/** One request of the workload: a new prompt, or a repeat (verbatim or reworded) of an earlier new prompt. */
+interface Item {
+  prompt: string;
+  kind: "new" | "verbatim" | "reworded";
+  /** For repeats, the index of the request that asked the original. */
+  original: number;
+}
+
+/**
+ * `total` requests of which exactly 30 % (rounded) ask an earlier prompt again, half verbatim and half reworded,
+ * at seeded random positions after the first ten; the original of a repeat is any earlier new prompt, chosen
+ * uniformly (so a recent one may still be in flight). Every prompt has the same shape and differs from the others
+ * only by a number: near neighbours above the threshold abound, which is the hard case for a semantic cache.
+ */
+function repeatWorkload(total: number, seed = 42): Item[] {
+  let rnd = seed;
+  const random = () => (rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const slots = Array.from({ length: total - 10 }, (_, i) => i + 10);
+  for (let i = slots.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [slots[i], slots[j]] = [slots[j], slots[i]];
+  }
+  const repeats = Math.round(total * 0.3);
+  const kindAt = new Map<number, Item["kind"]>();
+  slots.slice(0, repeats).forEach((at, k) => kindAt.set(at, k % 2 === 0 ? "verbatim" : "reworded"));
+  const items: Item[] = [];
+  const fresh: number[] = [];
+  for (let i = 0; i < total; i++) {
+    const kind = kindAt.get(i) ?? "new";
+    if (kind === "new") {
+      fresh.push(i);
+      items.push({ prompt: `How do I configure feature ${i} in the app?`, kind, original: i });
+      continue;
+    }
+    const original = fresh[Math.floor(random() * fresh.length)];
+    const prompt = kind === "verbatim"
+      ? `How do I configure feature ${original} in the app?`
+      : `How can I configure feature ${original} in the app?`;
+    items.push({ prompt, kind, original });
+  }
+  return items;
+}
+
+interface LoadResult {
+  latencies: number[];
+  byKind: Record<"exact" | "semantic" | "miss", number[]>;
+  /**
+   * Repeats the cache did not answer: their original had not answered yet when they were sent, or it had and the
+   * semantic lookup ran out of its embedding time budget, or it had and no candidate passed.
+   */
+  repeatMisses: { originalInFlight: number; embedTimeout: number; rejected: number };
+  dedupJoins: number;
+  /** Calls the simulated provider received (cancelled ones included). */
+  upstreamCalls: number;
+  /** The lookups' embedding times (Server-Timing `embed`), where one ran. */
+  embedMs: number[];
+  stats?: ReturnType<NonNullable<Gateway["cache"]>["stats"]>;
+  wallMs: number;
+  errors: number;
+}
+
+async function runLoad(
+  items: Item[],
+  options: { cache: boolean; mode: "closed"; concurrency: number } | {
+    cache: boolean;
+    mode: "open";
+    ratePerSecond: number;
+    maxConcurrent: number;
+  },
+): Promise<LoadResult> {
+  const overrides: Record<string, unknown> = {
+    cache: { enabled: options.cache, embedder: "use-lite", ...(budgetMs ? { semanticTimeoutMs: budgetMs } : {}) },
+  };
+  if (options.mode === "open") {
+    // The provider's capacity: this many calls in flight, the rest wait their turn (never rejected here).
+    overrides.resilience = {
+      upstream: { bulkhead: { maxConcurrent: options.maxConcurrent, maxQueue: 100_000, maxQueueWaitMs: 600_000 } },
+    };
+  }
+  const gw = await quietGateway({}, overrides);
+  const running = serveGateway(gw);
+  // A typical chat answer is a paragraph, not a line: 150 tokens (~1.4 s on sim-large).
+  await fetch(`${running.url}/admin/sim`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "sim-large", completion_tokens: 150 }),
+  }).then((r) => r.body?.cancel());
+  if (gw.cache) {
+    await gw.cache.whenReady();
+    await (gw.cache.embedder as UseLiteEmbedder).ready;
+    await gw.cache.embedder.embed(["warm up"]);
+  }
+  const dedupJoins = async () => {
+    const text = await fetch(`${running.url}/metrics`).then((r) => r.text());
+    return Number(/^amas_dedup_joins_total(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? 0);
+  };
+  const joinsBefore = await dedupJoins();
+  const callsBefore = gw.registry.sim.stats().calls;
+  const timeoutMs = gw.config.cache.semanticTimeoutMs;
+  const doneAt: number[] = new Array(items.length).fill(Infinity);
+  const result: LoadResult = {
+    latencies: [],
+    byKind: { exact: [], semantic: [], miss: [] },
+    repeatMisses: { originalInFlight: 0, embedTimeout: 0, rejected: 0 },
+    dedupJoins: 0,
+    upstreamCalls: 0,
+    embedMs: [],
+    wallMs: 0,
+    errors: 0,
+  };
+  const send = async (i: number) => {
+    const item = items[i];
+    const t0 = performance.now();
+    const originalDone = doneAt[item.original] <= t0;
+    const res = await fetch(`${running.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "sim-large", messages: [{ role: "user", content: item.prompt }] }),
+    });
+    await res.arrayBuffer();
+    const ms = performance.now() - t0;
+    doneAt[i] = performance.now();
+    if (!res.ok) result.errors++;
+    result.latencies.push(ms);
+    const kind = res.headers.get("x-amas-cache");
+    const served = kind === "exact" || kind === "semantic" ? kind : "miss";
+    result.byKind[served].push(ms);
+    const embedMs = Number(/embed;dur=([\d.]+)/.exec(res.headers.get("server-timing") ?? "")?.[1] ?? 0);
+    if (embedMs > 0) result.embedMs.push(embedMs);
+    if (item.kind !== "new" && served === "miss") {
+      if (!originalDone) result.repeatMisses.originalInFlight++;
+      else if (embedMs >= timeoutMs) result.repeatMisses.embedTimeout++;
+      else result.repeatMisses.rejected++;
+    }
+  };
+  const started = performance.now();
+  if (options.mode === "closed") {
+    let next = 0;
+    const client = async () => {
+      while (next < items.length) await send(next++);
+    };
+    await Promise.all(Array.from({ length: options.concurrency }, client));
+  } else {
+    // Open model: Poisson arrivals at a fixed rate, whatever the answers' latency (seeded: same times both runs).
+    let rnd = 7;
+    const random = () => (rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const pending: Promise<void>[] = [];
+    let at = 0;
+    for (let i = 0; i < items.length; i++) {
+      const wait = started + at - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      pending.push(send(i));
+      at += (-Math.log(1 - random()) / options.ratePerSecond) * 1000;
+    }
+    await Promise.all(pending);
+  }
+  result.wallMs = performance.now() - started;
+  result.dedupJoins = (await dedupJoins()) - joinsBefore;
+  result.upstreamCalls = gw.registry.sim.stats().calls - callsBefore;
+  result.stats = gw.cache?.stats();
+  await running.shutdown();
+  return result;
+}
+
+function printPair(title: string, items: Item[], without: LoadResult, withCache: LoadResult): void {
+  const repeats = items.filter((x) => x.kind !== "new").length;
+  console.log(`   ${title}`);
+  console.log(
+    "                    mean ms   p50 ms   p95 ms | exact semantic  miss | miss mean ms | dedup joins | upstream calls | errors",
+  );
+  for (const [name, r] of [["without cache", without], ["with cache", withCache]] as const) {
+    console.log(
+      `   ${name.padEnd(15)} ${f(mean(r.latencies), 1).padStart(8)} ${f(pct(r.latencies, 0.5), 1).padStart(8)} ${
+        f(pct(r.latencies, 0.95), 1).padStart(8)
+      } | ${String(r.byKind.exact.length).padStart(5)} ${String(r.byKind.semantic.length).padStart(8)} ${
+        String(r.byKind.miss.length).padStart(5)
+      } | ${f(mean(r.byKind.miss), 1).padStart(12)} | ${String(r.dedupJoins).padStart(11)} | ${
+        String(r.upstreamCalls).padStart(14)
+      } | ${r.errors}`,
+    );
+  }
+  const served = withCache.byKind.exact.length + withCache.byKind.semantic.length;
+  console.log(
+    `   mean latency ${f((1 - mean(withCache.latencies) / mean(without.latencies)) * 100, 1)} % lower with the cache ` +
+      `(target >= 30 %); served from the cache ${served}/${items.length} = ${
+        f((served / items.length) * 100, 1)
+      } % of requests (the ceiling of the saving when the provider is never the bottleneck)`,
+  );
+  const s = withCache.stats;
+  console.log(
+    `   repeats ${repeats}: not served from the cache ${
+      Object.values(withCache.repeatMisses).reduce((a, b) => a + b, 0)
+    } (original still in flight ${withCache.repeatMisses.originalInFlight}, embedding over its time budget ${withCache.repeatMisses.embedTimeout}, no candidate passed ${withCache.repeatMisses.rejected}); ` +
+      `verifier rejections ${JSON.stringify(s?.verifier_rejections ?? {})}, embed timeouts ${
+        s?.embed_timeouts ?? 0
+      } (embedding p50 ${f(pct(withCache.embedMs, 0.5), 1)} ms, p95 ${f(pct(withCache.embedMs, 0.95), 1)} ms)`,
+  );
+}
+
 async function repeatHeavy(): Promise<void> {
   const total = quick ? 200 : 600;
+  const items = repeatWorkload(total);
+  const repeats = items.filter((x) => x.kind !== "new").length;
+  console.log(
+    `\n4. repeat-heavy load: ${total} requests, ${repeats} of them (${
+      f((repeats / total) * 100, 1)
+    } %) repeats of earlier prompts (half verbatim, half reworded), sim-large upstream (150-token answers, ~1.4 s); same prompts in the same order for both runs; embedding budget ${
+      budgetMs ?? cacheConfigSchema.parse({}).semanticTimeoutMs
+    } ms`,
+  );
   const concurrency = 8;
-  // 70 % new prompts; 30 % ask again an earlier prompt (15 % verbatim, 15 % reworded).
-  const prompts: string[] = [];
-  const seen: number[] = [];
-  let rnd = 42;
-  const random = () => (rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  for (let i = 0; i < total; i++) {
-    const r = random();
-    if (seen.length > 5 && r < 0.15) {
-      prompts.push(`How do I configure feature ${seen[Math.floor(random() * seen.length)]} in the app?`);
-    } else if (seen.length > 5 && r < 0.3) {
-      prompts.push(`How can I configure feature ${seen[Math.floor(random() * seen.length)]} in the app?`);
-    } else {
-      seen.push(i);
-      prompts.push(`How do I configure feature ${i} in the app?`);
-    }
-  }
-  async function run(cacheEnabled: boolean): Promise<{ mean: number; p50: number; hits: number }> {
-    const gw = await quietGateway({}, { cache: { enabled: cacheEnabled, embedder: "use-lite" } });
-    const running = serveGateway(gw);
-    // A typical chat answer is a paragraph, not a line: 150 tokens (~1.4 s on sim-large).
-    await fetch(`${running.url}/admin/sim`, {
-      method: "PUT",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "sim-large", completion_tokens: 150 }),
-    }).then((r) => r.body?.cancel());
-    if (gw.cache) {
-      await gw.cache.whenReady();
-      await (gw.cache.embedder as UseLiteEmbedder).ready;
-      await gw.cache.embedder.embed(["warm up"]);
-    }
-    const latencies: number[] = [];
-    let hits = 0;
-    let next = 0;
-    const worker = async () => {
-      while (next < prompts.length) {
-        const p = prompts[next++];
-        const t0 = performance.now();
-        const res = await fetch(`${running.url}/v1/chat/completions`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ model: "sim-large", messages: [{ role: "user", content: p }] }),
-        });
-        await res.arrayBuffer();
-        latencies.push(performance.now() - t0);
-        const kind = res.headers.get("x-amas-cache");
-        if (kind === "exact" || kind === "semantic") hits++;
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    await running.shutdown();
-    return { mean: mean(latencies), p50: pct(latencies, 0.5), hits };
-  }
-  const without = await run(false);
-  const withCache = await run(true);
-  console.log(
-    `\n4. repeat-heavy load: ${total} requests, ${concurrency} concurrent clients, sim-large upstream (150-token answers), 30 % repeats (half verbatim, half reworded)`,
+  const closedWithout = await runLoad(items, { cache: false, mode: "closed", concurrency });
+  const closedWith = await runLoad(items, { cache: true, mode: "closed", concurrency });
+  printPair(
+    `a) closed loop, ${concurrency} concurrent clients, provider unconstrained`,
+    items,
+    closedWithout,
+    closedWith,
   );
-  console.log("                      mean ms   p50 ms   cache hits");
-  console.log(
-    `   without cache     ${f(without.mean, 1).padStart(8)} ${f(without.p50, 1).padStart(8)}   ${without.hits}`,
-  );
-  console.log(
-    `   with cache        ${f(withCache.mean, 1).padStart(8)} ${f(withCache.p50, 1).padStart(8)}   ${withCache.hits}`,
-  );
-  console.log(
-    `   mean latency ${f((1 - withCache.mean / without.mean) * 100, 1)} % lower with the cache (target >= 30 %)`,
+
+  // b) Open model near the provider's capacity: a provider that takes `maxConcurrent` calls at a time (a
+  // bulkhead, as for a rate-limited account) and Poisson arrivals at 85 % of that capacity without the cache.
+  const maxConcurrent = 8;
+  const serviceSeconds = 0.12 + 150 / 120;
+  const ratePerSecond = Math.round((0.85 * maxConcurrent / serviceSeconds) * 10) / 10;
+  // Half as many requests (a minute at this rate), again with exactly 30 % repeats.
+  const openItems = quick ? items : repeatWorkload(Math.round(total / 2));
+  const openWithout = await runLoad(openItems, { cache: false, mode: "open", ratePerSecond, maxConcurrent });
+  const openWith = await runLoad(openItems, { cache: true, mode: "open", ratePerSecond, maxConcurrent });
+  printPair(
+    `b) open model, ${ratePerSecond} requests/s (85 % of capacity without the cache), provider capacity ${maxConcurrent} concurrent calls (bulkhead), ${openItems.length} requests (${
+      openItems.filter((x) => x.kind !== "new").length
+    } repeats)`,
+    openItems,
+    openWithout,
+    openWith,
   );
 }
 
 const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "? ? ?")).split(" ").slice(0, 3).join(" ");
 console.log(`cache benchmarks on ${navigator.hardwareConcurrency} CPUs, load average ${load} (figures scale with it)`);
-await exactHit();
-await semantic();
-await repeatHeavy();
+// `--section 4` runs one section only.
+const only = Deno.args.includes("--section") ? Number(Deno.args[Deno.args.indexOf("--section") + 1]) : undefined;
+if (only === undefined || only === 1) await exactHit();
+if (only === undefined || only === 2 || only === 3) await semantic();
+if (only === undefined || only === 4) await repeatHeavy();

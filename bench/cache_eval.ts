@@ -3,7 +3,8 @@
  * `tests/cache/eval_pairs.json`, embedding with the real USE-lite embedder. For each pair the cached prompt's
  * answer is served to the query when cosine similarity ≥ threshold (and, with the verifier, when the verifier
  * accepts). Prints per category and overall, at the default threshold with and without the verifier, and a
- * threshold sweep with the verifier.
+ * threshold sweep with the verifier; then one summary line for each of the other sets (dev, held-out, held-out 2,
+ * dev 2).
  *
  * Options: `--file <pairs.json>` (default the tuning set; `tests/cache/eval_pairs_holdout.json` is the held-out
  * set), `--threshold 0.85`, `--show-errors` (lists wrong decisions), `--json` (machine-readable summary).
@@ -35,9 +36,11 @@ const asJson = args.includes("--json");
 const fileArg = args.indexOf("--file");
 const file = fileArg >= 0 ? args[fileArg + 1] : new URL("../tests/cache/eval_pairs.json", import.meta.url);
 const { pairs } = JSON.parse(await Deno.readTextFile(file)) as { pairs: Pair[] };
-// Without --file, the other two sets are summarised at the end (same embedder run).
+// Without --file, the other sets are summarised at the end (same embedder run).
 const others: [string, Pair[]][] = fileArg >= 0 ? [] : await Promise.all(
-  ["eval_pairs_dev.json", "eval_pairs_holdout.json"].map(async (name) =>
+  ["eval_pairs_dev.json", "eval_pairs_holdout.json", "eval_pairs_holdout2.json", "eval_pairs_dev2.json"].map(async (
+    name,
+  ) =>
     [
       name,
       (JSON.parse(await Deno.readTextFile(new URL(`../tests/cache/${name}`, import.meta.url))) as { pairs: Pair[] })

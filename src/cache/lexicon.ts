@@ -511,3 +511,83 @@ export const PHRASES: readonly [RegExp, string][] = [
 
 /** Aliases of the same entity. */
 export const ENTITY_ALIASES: readonly string[] = ["usa us america", "uk britain", "nyc", "ai"];
+
+/**
+ * Request framing at the start of a prompt: politeness and "tell me / I'd like to know" clauses that wrap a
+ * question without changing it ("Could you please explain how X works?" asks "How does X work?"). The verifier
+ * replaces a leading frame with a filler before it compares, so that the frame's words, its tense ("I was
+ * wondering …", "Will you tell me …") and its capitals do not count. Applied repeatedly from the start only; a
+ * frame word in the middle of a prompt is compared as usual.
+ */
+export const REQUEST_FRAMES: readonly RegExp[] = [
+  // Greetings and openers: "Hey,", "Hi there!", "Quick question:".
+  /^(?:hey|hi|hello|ok|okay|so|um|hmm)(?:\s+there)?\s*[,!.:-]?\s+/i,
+  /^(?:quick\s+)?question\s*[,:.-]\s*/i,
+  /^q\s*:\s*/i,
+  /^please\s*,?\s+/i,
+  // "Could you (please) …", "Would you be able to …", "Would you mind …" (followed by a frame verb below).
+  /^(?:could|can|would|will)\s+(?:you|u)\s+(?:please\s+|kindly\s+|possibly\s+|maybe\s+|just\s+)*(?:be\s+able\s+to\s+)?(?=(?:tell|explain|describe|summari[sz]e|outline|clarify|give|show|help|walk|let|remind|mind)\b)/i,
+  /^(?:would\s+you\s+)?mind\s+(?=(?:telling|explaining|describing|summari[sz]ing|showing|giving)\b)/i,
+  // The frame verbs themselves: "tell me (about)", "explain (to me)", "help me understand", "walk me through".
+  /^(?:tell|telling)\s+me(?:\s+about)?\s*[,:]?\s+/i,
+  /^(?:explain|explaining|describe|describing|clarify)(?:\s+to\s+me)?\s*[,:]?\s+(?:(?:in\s+)?(?:simple|plain)\s+(?:terms|words|english)\s*[,:]?\s+)?/i,
+  /^(?:summari[sz]e|summari[sz]ing|outline)(?:\s+for\s+me)?\s+/i,
+  /^(?:give|giving|show|showing)\s+me\s+(?=(?:how|what|why|when|where|who|which|an?\s+(?:overview|summary|explanation|rundown)\s+of)\b)/i,
+  /^(?:an?\s+(?:overview|summary|explanation|rundown)\s+of)\s+/i,
+  /^help\s+me\s+(?:to\s+)?(?:understand|figure\s+out|work\s+out|find\s+out|learn)\s+/i,
+  /^walk\s+me\s+through\s+/i,
+  /^let\s+me\s+know\s+/i,
+  // "Do you (happen to) know …", "Any idea …", "Can I ask …".
+  /^(?:do|would)\s+(?:you|u)\s+(?:happen\s+to\s+)?know\s+(?:about\s+)?/i,
+  /^any\s+idea\s+(?:about\s+)?/i,
+  /^(?:can|could|may)\s+i\s+ask\s+(?:you\s+)?/i,
+  // "I'd like to know …", "I want to understand …", "I was wondering …", "I'm trying to figure out …".
+  /^i(?:'d|’d|\s+would)\s+(?:like|love)\s+to\s+(?:know|understand|learn|find\s+out|hear)\s+(?:about\s+)?/i,
+  /^i\s+(?:want|need|wish|hope)\s+to\s+(?:know|understand|learn|find\s+out)\s+(?:about\s+)?/i,
+  /^i\s+need\s+help\s+(?:with|understanding|figuring\s+out)\s+/i,
+  /^i(?:'m|’m|\s+am|\s+was)\s+(?:wondering|curious|trying\s+to\s+(?:understand|figure\s+out|work\s+out|find\s+out|learn))\s+(?:about\s+|if\s+|whether\s+)?/i,
+  /^i\s+wonder\s+(?:if\s+|whether\s+)?/i,
+  // "In your opinion, …", "Honestly, …".
+  /^in\s+your\s+(?:opinion|view|experience)\s*[,:]?\s+/i,
+  /^(?:honestly|seriously|basically)\s*,\s*/i,
+];
+
+/**
+ * Framing inside or at the end of a prompt, removed wherever it stands: "What do you think is the best …" asks
+ * "What is the best …"; "…, thanks in advance!" and "…, in your opinion?" add nothing. Each pattern is replaced
+ * by its first group (or nothing).
+ */
+export const INNER_FRAMES: readonly [RegExp, string][] = [
+  [
+    /\b(what|which|who|where|when|why|how)\s+do\s+you\s+think\s+(?=(?:is|are|was|were|will|would|should|could|can|the|a|an|it|they|i)\b)/gi,
+    "$1 ",
+  ],
+  [/\s*,?\s*\bin\s+your\s+(?:opinion|view|experience)\b/gi, ""],
+  // Only as a sentence of its own: "How do I say thanks?" asks about the word, "… passport? Thanks!" thanks.
+  [/(?<=[?.!])\s*(?:thanks|thank\s+you|thx|cheers)(?:\s+(?:so|very)\s+much)?(?:\s+in\s+advance)?\s*[.!]*\s*$/gi, ""],
+];
+
+/**
+ * Quantifiers by kind: "Are all snakes venomous?" and "Are some snakes venomous?" have different answers. Two
+ * prompts that both quantify must quantify alike; a prompt without a quantifier may match either ("Give me some
+ * tips" / "Give me tips"). `no`/`none` are negations, compared as such.
+ */
+export const QUANTIFIERS: Readonly<Record<string, string>> = {
+  all: "all",
+  every: "all",
+  everyone: "all",
+  everybody: "all",
+  always: "all",
+  each: "each",
+  some: "some",
+  any: "some",
+  several: "some",
+  few: "some",
+  sometimes: "some",
+  someone: "some",
+  anyone: "some",
+  most: "most",
+  mostly: "most",
+  majority: "most",
+  usually: "most",
+};

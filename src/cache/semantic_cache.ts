@@ -194,6 +194,8 @@ export class SemanticCache implements ResponseCache {
   #byExact = new Map<string, string>();
   /** The embedding started during a call's lookup, reused when its answer is stored. */
   #callVectors = new WeakMap<ChatCall, Promise<number[]>>();
+  /** Semantic lookups that ran out of their time budget, to be finished if the chat service asks (`lateHit`). */
+  #late = new WeakMap<ChatCall, (wanted?: AbortSignal) => Promise<CacheHit | null>>();
   #embedderId: string;
   #warmed = false;
   #warmError?: string;
@@ -392,6 +394,16 @@ export class SemanticCache implements ResponseCache {
       this.#timeouts++;
       this.#metrics?.rejections.add(1, { reason: "embed_timeout" });
       this.#count("miss", started);
+      // The lookup finishes when the embedding arrives; the chat service races it against the upstream call.
+      this.#late.set(call, (wanted) =>
+        embedding.then((v) => {
+          if (wanted?.aborted) return null;
+          const hit = this.#semanticHit(call.tenant, keys, v, settings.similarityThreshold);
+          if (!hit) return null;
+          this.#counts.miss--; // counted as a miss above: it is a (late) semantic hit after all
+          observe("semantic", hit.similarity);
+          return this.#served(hit.entry, "semantic", started, hit.similarity);
+        }, () => null));
       return null;
     }
     const best: { similarity?: number } = {};
@@ -403,6 +415,12 @@ export class SemanticCache implements ResponseCache {
     observe("miss", best.similarity);
     this.#count("miss", started);
     return null;
+  }
+
+  lateHit(call: ChatCall, wanted?: AbortSignal): Promise<CacheHit | null> | undefined {
+    const finish = this.#late.get(call);
+    this.#late.delete(call);
+    return finish?.(wanted);
   }
 
   /**
@@ -648,20 +666,28 @@ export class SemanticCache implements ResponseCache {
     threshold: number,
     best: { similarity?: number } = {},
   ): { entry: CacheEntry; similarity: number } | null {
-    const neighbours = this.#index.search(keys.scopeKey, vector, this.#config.candidates);
-    if (neighbours.length) best.similarity = Math.min(1, neighbours[0].similarity);
     const now = this.#now();
-    for (const n of neighbours) {
-      if (n.similarity < threshold) break;
-      const entry = this.#entries.get(n.id);
-      if (!entry || entry.tenant !== tenant || entry.scopeKey !== keys.scopeKey || entry.expiresAt <= now) continue;
-      const verdict = this.#verifier.verify(keys.semanticText!, entry.semanticText);
-      if (!verdict.ok) {
-        this.#rejections[verdict.reason] = (this.#rejections[verdict.reason] ?? 0) + 1;
-        this.#metrics?.rejections.add(1, { reason: verdict.reason });
-        continue;
+    // Templated prompts ("… feature 17 …", "… feature 18 …") put many near neighbours above the threshold that the
+    // verifier rejects; when all k were rejected and the last was still above the threshold, look further (k × 4,
+    // twice at most: verification is memoised and takes microseconds).
+    let seen = 0;
+    for (let k = this.#config.candidates; seen < k; k *= 4) {
+      const neighbours = this.#index.search(keys.scopeKey, vector, k);
+      if (neighbours.length && best.similarity === undefined) best.similarity = Math.min(1, neighbours[0].similarity);
+      for (const n of neighbours.slice(seen)) {
+        if (n.similarity < threshold) return null;
+        const entry = this.#entries.get(n.id);
+        if (!entry || entry.tenant !== tenant || entry.scopeKey !== keys.scopeKey || entry.expiresAt <= now) continue;
+        const verdict = this.#verifier.verify(keys.semanticText!, entry.semanticText);
+        if (!verdict.ok) {
+          this.#rejections[verdict.reason] = (this.#rejections[verdict.reason] ?? 0) + 1;
+          this.#metrics?.rejections.add(1, { reason: verdict.reason });
+          continue;
+        }
+        return { entry, similarity: Math.min(1, n.similarity) };
       }
-      return { entry, similarity: Math.min(1, n.similarity) };
+      if (neighbours.length < k || k >= this.#config.candidates * 16) return null;
+      seen = neighbours.length;
     }
     return null;
   }

@@ -22,6 +22,7 @@ import {
   FEMININE,
   FILLERS,
   FUTURE_AUX,
+  INNER_FRAMES,
   MASCULINE,
   NEGATING_PREFIXES,
   NEGATIONS,
@@ -30,6 +31,8 @@ import {
   PHRASES,
   PRESENT_AUX,
   PRESENT_TIME,
+  QUANTIFIERS,
+  REQUEST_FRAMES,
   STOPWORDS,
   STRICT_WH,
   SYNONYM_GROUPS,
@@ -50,6 +53,7 @@ export type RejectReason =
   | "tense"
   | "question_type"
   | "gender"
+  | "quantifier"
   | "antonym"
   | "order"
   | "content";
@@ -223,6 +227,8 @@ export interface Analysis {
   tense: "past" | "present" | "future" | null;
   wh: string[];
   gender: string[];
+  /** Kinds of quantifier ("all", "some", "most", "each"). */
+  quantifiers: string[];
   /** Lower-cased words after contraction and phrase folding (stop words included). */
   words: string[];
   /** The noun after "which"/"what" ("which city"), the kind of thing asked for. */
@@ -307,8 +313,30 @@ function numberValue(raw: string, suffix: string | undefined): string {
   return String(value);
 }
 
+/**
+ * The prompt without its leading request frame ("Could you please explain …", "I'd like to know …"), which is
+ * replaced by a filler word: what follows keeps its place in the sentence (a capital after it is still a name).
+ */
+export function stripRequestFrame(text: string): string {
+  let inner = text.trim();
+  for (const [re, to] of INNER_FRAMES) {
+    const next = inner.replace(re, to);
+    if (/\p{L}/u.test(next)) inner = next;
+  }
+  let rest = inner;
+  for (let pass = 0; pass < 8; pass++) {
+    const before = rest;
+    for (const re of REQUEST_FRAMES) rest = rest.replace(re, "");
+    if (rest === before) break;
+  }
+  // Nothing left (the whole prompt was a frame, "Can you help me?"): compare the prompt as it is.
+  if (!/\p{L}/u.test(rest)) return text;
+  return rest === inner ? inner : `please ${rest}`;
+}
+
 /** Analyses a prompt once; the cache keeps nothing of it (it is cheap: tens of microseconds). */
-export function analyze(text: string): Analysis {
+export function analyze(prompt: string): Analysis {
+  const text = stripRequestFrame(prompt);
   const quoted: string[] = [];
   let rest = text.replace(QUOTE_RE, (...m: string[]) => {
     const inner = m.slice(1, 6).find((g) => g !== undefined) ?? "";
@@ -405,6 +433,7 @@ export function analyze(text: string): Analysis {
   const time = new Set<string>();
   const wh = new Set<string>();
   const gender = new Set<string>();
+  const quantifiers = new Set<string>();
   let negated = false;
   let tense: Analysis["tense"] = null;
   let typeNoun: string | undefined;
@@ -417,6 +446,9 @@ export function analyze(text: string): Analysis {
     if (STRICT_WH[w]) wh.add(STRICT_WH[w]);
     if (MASCULINE.has(w)) gender.add("m");
     if (FEMININE.has(w)) gender.add("f");
+    // "the most popular" is a superlative (compared as an antonym of "least"), "at most" a bound; "most cats" is not.
+    const q = QUANTIFIERS[w];
+    if (q && !(w === "most" && ["the", "a", "at"].includes(words[i - 1] ?? ""))) quantifiers.add(q);
     if ((w === "which" || w === "what") && typeNoun === undefined) {
       const next = words[i + 1];
       if (next && !STOPWORDS.has(next) && !FILLERS.has(next)) typeNoun = stem(next);
@@ -478,6 +510,7 @@ export function analyze(text: string): Analysis {
     tense,
     wh: [...wh].sort(),
     gender: [...gender].sort(),
+    quantifiers: [...quantifiers].sort(),
     typeNoun,
     words,
     stream,
@@ -612,6 +645,9 @@ export function compare(q: Analysis, c: Analysis): Verdict {
     }
   }
   if (q.gender.length && c.gender.length && !sameList(q.gender, c.gender)) return reject("gender", "he / she");
+  if (q.quantifiers.length && c.quantifiers.length && !sameList(q.quantifiers, c.quantifiers)) {
+    return reject("quantifier", `${q.quantifiers} / ${c.quantifiers}`);
+  }
   for (const e of q.entities) {
     if (!c.words.includes(e) && !c.words.some((x) => aliasOf(e, x))) return reject("entity", e);
   }

@@ -8,6 +8,7 @@
 import type { ChatCompletion, ChatCompletionChunk } from "./chat_schema.ts";
 import { CompletionAssembler, completionToChunks } from "./completion_stream.ts";
 import type {
+  CacheHit,
   CacheStatus,
   ChatCall,
   CostRecord,
@@ -67,24 +68,44 @@ export class ChatService {
     await cost?.checkBudget(call);
 
     const servable = call.cacheMode !== "bypass" && call.cacheMode !== "refresh";
+    const serveHit = (hit: CacheHit) => {
+      const record = cost?.record(call, hit.completion, "cache");
+      limiter?.settle?.(call, hit.completion);
+      return this.#present(call, { kind: "completion", completion: hit.completion }, hit.kind, {
+        similarity: hit.similarity,
+        cost: Promise.resolve(record),
+        rateLimit,
+      });
+    };
+    let late: Promise<CacheHit | null> | undefined;
+    // Aborted when the upstream answer came first: the late lookup then no longer counts as served.
+    const lateWanted = new AbortController();
     if (cache && servable) {
       const hit = await call.timing.measure("cache", () => cache.lookup(call));
-      if (hit) {
-        const record = cost?.record(call, hit.completion, "cache");
-        limiter?.settle?.(call, hit.completion);
-        return this.#present(call, { kind: "completion", completion: hit.completion }, hit.kind, {
-          similarity: hit.similarity,
-          cost: Promise.resolve(record),
-          rateLimit,
-        });
-      }
+      if (hit) return serveHit(hit);
+      late = cache.lateHit?.(call, lateWanted.signal);
     }
 
+    // A lookup that ran out of time finishes while the upstream call runs: a late hit answers and cancels this
+    // call's part of the upstream call (a shared call goes on for the other participants of the single-flight).
+    const linked = late ? linkedAbort(call.signal) : undefined;
+    const upstreamCall = linked ? { ...call, signal: linked.signal } : call;
     // The deduplicator may give the shared upstream call a signal of its own (not this client's).
-    const leader = (signal?: AbortSignal) => this.#callUpstream(routes, signal ? { ...call, signal } : call);
-    const { answer, shared } = dedup
-      ? await dedup.run(requestKey(call), call, leader)
-      : { answer: await leader(), shared: false };
+    const leader = (signal?: AbortSignal) =>
+      this.#callUpstream(routes, signal ? { ...upstreamCall, signal } : upstreamCall);
+    const upstream = dedup
+      ? dedup.run(requestKey(call), upstreamCall, leader)
+      : leader().then((answer) => ({ answer, shared: false }));
+    if (late) {
+      const lateHit = await Promise.race([upstream.then(() => null, () => null), late.catch(() => null)]);
+      if (lateHit) {
+        upstream.catch(() => {}); // cancelled just below: its rejection is expected
+        linked!.cancel();
+        return serveHit(lateHit);
+      }
+      lateWanted.abort();
+    }
+    const { answer, shared } = await upstream;
     const status: CacheStatus = call.cacheMode === "bypass" ? "bypass" : "miss";
     const route = answer.route ?? routes[0];
     const settle = (completion: ChatCompletion): CostRecord | undefined => {
@@ -152,6 +173,21 @@ export class ChatService {
       cost: Promise.resolve(extra.settle?.(completion)),
     }));
   }
+}
+
+/** An abort signal that follows `parent` and can also be cancelled on its own. */
+function linkedAbort(parent: AbortSignal): { signal: AbortSignal; cancel(): void } {
+  const controller = new AbortController();
+  const follow = () => controller.abort(parent.reason);
+  if (parent.aborted) follow();
+  else parent.addEventListener("abort", follow, { once: true });
+  return {
+    signal: controller.signal,
+    cancel: () => {
+      parent.removeEventListener("abort", follow);
+      controller.abort(new DOMException("answered from the cache", "AbortError"));
+    },
+  };
 }
 
 async function* replay(completion: ChatCompletion): AsyncGenerator<ChatCompletionChunk> {

@@ -45,6 +45,13 @@ export interface ResponseCache {
    * so later hits can count the money they save.
    */
   store(call: ChatCall, completion: ChatCompletion, meta?: { costUsd?: number }): void;
+  /**
+   * After a `lookup` that missed only because its time budget ran out (the embedder was busy): the hit that
+   * lookup finds once it can finish, or null. The caller goes upstream meanwhile and serves whichever answers
+   * first. Undefined when there is nothing late to wait for; asked at most once per call. Once `wanted` is
+   * aborted (the upstream answer came first) a late hit is no longer served, nor counted as one.
+   */
+  lateHit?(call: ChatCall, wanted?: AbortSignal): Promise<CacheHit | null> | undefined;
 }
 
 /** The tightest limit an admitted call counted against, for the `RateLimit-*` response headers. */

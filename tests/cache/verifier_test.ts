@@ -83,3 +83,83 @@ Deno.test("verifier never throws on odd input", () => {
     v.verify("What is the capital of France?", text);
   }
 });
+
+Deno.test("verifier: a request frame around a question does not change it", () => {
+  accepts("Could you please explain how a heat pump works?", "How does a heat pump work?");
+  accepts("I'd like to know how to remove rust from a bike chain.", "How do I remove rust from a bike chain?");
+  accepts("I was wondering what a notary public does.", "What does a notary public do?");
+  accepts("Will you tell me what the speed of sound is?", "What is the speed of sound?");
+  accepts("Hey, can you help me understand how vaccines work?", "How do vaccines work?");
+  accepts("Would you mind explaining what an ETF is?", "What is an ETF?");
+  accepts("Could you summarise the causes of the Great Depression?", "What were the causes of the Great Depression?");
+  accepts("Do you know why cats purr?", "Why do cats purr?");
+  // The frame goes, the name after it stays a name: "Python" against "Ruby" still rejects as an entity.
+  rejects("Can you tell me what Python is used for?", "What is Ruby used for?");
+  // The frame hides no fact: a changed number, date, negation or opposite still rejects.
+  rejects("Could you tell me the population of Chile in 2010?", "What was the population of Chile in 2020?", "number");
+  rejects("Please explain how to enable dark mode.", "How do I disable dark mode?", "antonym");
+  rejects("I'd like to know why my phone charges.", "Why doesn't my phone charge?", "negation");
+  rejects("Can you tell me the weather in Oslo tomorrow?", "What is the weather in Oslo today?", "date");
+  // A frame is read at the start only; the same words later in a prompt are compared as usual.
+  rejects("How do I tell my boss I quit?", "How do I quit?");
+  // A prompt that is nothing but a frame is compared as it is.
+  accepts("Can you help me?", "Could you help me?");
+  // Framing inside or at the end: "what do you think is", "in your opinion", "thanks in advance".
+  accepts("What do you think is the best way to learn Spanish?", "What is the best way to learn Spanish?");
+  accepts(
+    "Which laptop should I buy for video editing, in your opinion?",
+    "Which laptop should I buy for video editing?",
+  );
+  accepts("How do I reset a Nest thermostat? Thanks in advance!", "How do I reset a Nest thermostat?");
+  rejects("What do you think about Kubernetes?", "What is Kubernetes?");
+  // "thanks" is a frame only as a sentence of its own.
+  rejects("How do I say thanks in Italian", "How do I say cheers in Italian");
+  rejects("How do I say thanks", "How do I say cheers");
+  rejects("In your opinion, is Vue faster than React?", "Is React faster than Vue?", "order");
+});
+
+Deno.test("verifier: quantifiers of different kinds reject, one-sided ones do not", () => {
+  rejects("Are all whales mammals?", "Are some whales mammals?", "quantifier");
+  rejects("Do most people snore?", "Do all people snore?", "quantifier");
+  rejects("Do any reptiles give live birth?", "Do all reptiles give live birth?", "quantifier");
+  rejects("How much does each ticket cost?", "How much do all the tickets cost?", "quantifier");
+  accepts("Give me some ideas for a birthday party.", "Give me ideas for a birthday party.");
+  accepts("Are all whales mammals?", "Are whales mammals?");
+  // "the most" is a superlative, compared with "least" as an opposite, not a quantifier.
+  accepts("What is the most popular sport in Brazil?", "Which is the most popular sport in Brazil?");
+  rejects("What is the most popular sport in Brazil?", "What is the least popular sport in Brazil?", "antonym");
+});
+
+Deno.test("verifier: no request frame turns a minimal pair into a hit", () => {
+  const frames = [
+    "Could you please tell me ",
+    "Can you explain ",
+    "I'd like to know ",
+    "I was wondering ",
+    "Hey, do you happen to know ",
+    "Please, ",
+    "Would you mind explaining ",
+    "Quick question: ",
+  ];
+  // Minimal pairs whose first prompt starts with a question word or verb that reads on after a frame.
+  const pairs: [string, string][] = [
+    ["what is the capital of France?", "What is the capital of Germany?"],
+    ["what is 15% of 240?", "What is 15% of 250?"],
+    ["how to enable two-factor authentication", "How do I disable two-factor authentication?"],
+    ["what the weather forecast is for today", "What's the weather forecast for tomorrow?"],
+    ["why my car doesn't start", "Why does my car start?"],
+    ["how many kilometers a marathon is", "How many miles is a marathon?"],
+    ["how to use useEffect in React", "How do I use useState in React?"],
+    ["when the Eiffel Tower was built", "Where was the Eiffel Tower built?"],
+    ["whether Paris is bigger than London", "Is London bigger than Paris?"],
+    ["whether all snakes are venomous", "Are some snakes venomous?"],
+    ["who the president of France was", "Who is the president of France?"],
+  ];
+  // Every frame with every pair, both ways round.
+  for (const frame of frames) {
+    for (const [a, b] of pairs) {
+      assert.equal(v.verify(frame + a, b).ok, false, `"${frame + a}" / "${b}"`);
+      assert.equal(v.verify(b, frame + a).ok, false, `"${b}" / "${frame + a}"`);
+    }
+  }
+});
