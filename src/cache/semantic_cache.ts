@@ -213,6 +213,12 @@ export class SemanticCache implements ResponseCache {
         cache.#restored = true;
       }
     }
+    // An in-process store reads vectors from the index instead of keeping a second copy of each.
+    cache.backing.shareVectors?.({
+      embedder: cache.#embedderId,
+      has: (id) => cache.#index.has(id),
+      vector: (id) => cache.#index.vector(id),
+    });
     // Subscribe before scanning, so nothing written during the scan is missed (applying a change twice is harmless).
     cache.#unsubscribe = cache.backing.subscribe((change) => cache.#apply(change));
     cache.#warming = cache.#warm();
