@@ -200,6 +200,27 @@ export class SemanticCache implements ResponseCache {
     this.#embedderId = embedderId(options.embedder);
     if (options.snapshotDir) this.#snapshotDir = join(options.snapshotDir, this.#embedderId.replace(/[^\w.-]/g, "_"));
     if (options.meter) this.#metrics = this.#instruments(options.meter);
+    this.#warmVerifier();
+  }
+
+  /**
+   * Runs the verifier over a few pairs that take its main paths (numbers, quotes, code, units, dates, negation,
+   * synonyms): its first calls compile regular expressions and code (~20 ms in all), which would otherwise stall
+   * the event loop during the first semantic lookups.
+   */
+  #warmVerifier(): void {
+    const pairs: [string, string][] = [
+      ["How can I reset my password? (variant 2)", "How do I reset my password?"],
+      ["What is 15% of 240 km in miles?", "What's fifteen percent of 250 kilometers in miles?"],
+      ["Translate 'good morning' to French today", "Translate 'good night' into French tomorrow"],
+      ["Why doesn't useEffect() run in my_app --watch?", "When does useState run without the --watch flag?"],
+      ["Which city is the capital of France?", "What is the capital of Germany?"],
+      ["Who was the founder of the USA's biggest company?", "Who founded the largest company in the United States?"],
+    ];
+    for (const [a, b] of pairs) {
+      this.#verifier.verify(a, b);
+      this.#verifier.verify(b, a);
+    }
   }
 
   /** Creates the cache, subscribes to the store's changes and starts warming from `store.scan()`. */
