@@ -223,9 +223,11 @@ export class MemoryStore implements Store {
       try {
         for (const entry of [...this.#entries.values()]) {
           if (entry.expiresAt <= now) continue;
-          chunk.push(encodeEntry(this.#materialize(entry)));
+          chunk.push(encodeEntry(this.#forSnapshot(entry)));
           count++;
-          if (chunk.length === 500) {
+          // Reading a vector from an HNSW graph costs ~50 µs (one N-API call per float), so chunks stay small: the
+          // event loop gets a turn every few ms.
+          if (chunk.length === 100) {
             await writeAll(file, encoder.encode(chunk.join("\n") + "\n"));
             chunk = [];
           }
@@ -314,6 +316,14 @@ export class MemoryStore implements Store {
     const embedding = new Array<number>(from.length);
     for (let i = 0; i < from.length; i++) embedding[i] = from[i];
     return { ...rest, embedding };
+  }
+
+  /** The entry as written to the snapshot (the vector is only read, so no copy is made of it). */
+  #forSnapshot(stored: Stored): CacheEntry {
+    const { vector, ...rest } = stored;
+    const from = vector ?? this.#sourceOf(stored)?.vector(stored.id);
+    // encodeEntry only reads the embedding as an ArrayLike, so a Float32Array row passes as it is.
+    return from ? { ...rest, embedding: from as number[] } : rest;
   }
 
   /** Stops the timers and writes the final snapshot. */
