@@ -34,7 +34,7 @@ export interface VectorIndex {
   /** Removes an id; true when it was present. */
   remove(id: string): boolean;
   has(id: string): boolean;
-  /** The vector held for `id` (normalised), if any. */
+  /** The vector held for `id`, if any (as added; a graph partition hands it back normalised). */
   vector(id: string): ArrayLike<number> | undefined;
   /** Vectors held for `scope`. */
   scopeSize(scope: string): number;
