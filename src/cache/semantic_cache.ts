@@ -248,6 +248,27 @@ export class SemanticCache implements ResponseCache {
         dimension: options.embedder.dimension,
       });
     }
+    this.#warmVerifier();
+  }
+
+  /**
+   * Runs the verifier over a few pairs that take its main paths (numbers, quotes, code, units, dates, negation,
+   * synonyms): its first calls compile regular expressions and code (~20 ms in all), which would otherwise stall
+   * the event loop during the first semantic lookups.
+   */
+  #warmVerifier(): void {
+    const pairs: [string, string][] = [
+      ["How can I reset my password? (variant 2)", "How do I reset my password?"],
+      ["What is 15% of 240 km in miles?", "What's fifteen percent of 250 kilometers in miles?"],
+      ["Translate 'good morning' to French today", "Translate 'good night' into French tomorrow"],
+      ["Why doesn't useEffect() run in my_app --watch?", "When does useState run without the --watch flag?"],
+      ["Which city is the capital of France?", "What is the capital of Germany?"],
+      ["Who was the founder of the USA's biggest company?", "Who founded the largest company in the United States?"],
+    ];
+    for (const [a, b] of pairs) {
+      this.#verifier.verify(a, b);
+      this.#verifier.verify(b, a);
+    }
   }
 
   /** Creates the cache, subscribes to the store's changes and starts warming from `store.scan()`. */
@@ -264,6 +285,12 @@ export class SemanticCache implements ResponseCache {
     }
     // Without a local snapshot, the warm-up first tries the shared one; changes arriving meanwhile wait for it.
     if (!cache.#restored && cache.#share) cache.#held = [];
+    // An in-process store reads vectors from the index instead of keeping a second copy of each.
+    cache.backing.shareVectors?.({
+      embedder: cache.#embedderId,
+      has: (id) => cache.#index.has(id),
+      vector: (id) => cache.#index.vector(id),
+    });
     // Subscribe before scanning, so nothing written during the scan is missed (applying a change twice is harmless).
     cache.#unsubscribe = cache.backing.subscribe((change) => {
       if (cache.#held) cache.#held.push(change);

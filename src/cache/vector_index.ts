@@ -34,6 +34,8 @@ export interface VectorIndex {
   /** Removes an id; true when it was present. */
   remove(id: string): boolean;
   has(id: string): boolean;
+  /** The vector held for `id`, if any (as added; a graph partition hands it back normalised). */
+  vector(id: string): ArrayLike<number> | undefined;
   /** Vectors held for `scope`. */
   scopeSize(scope: string): number;
   /** Every id held. */
@@ -141,6 +143,15 @@ export class HnswVectorIndex implements VectorIndex {
 
   ids(): string[] {
     return [...this.#scopeOf.keys()];
+  }
+
+  vector(id: string): ArrayLike<number> | undefined {
+    const scope = this.#scopeOf.get(id);
+    const partition = scope === undefined ? undefined : this.#partitions.get(scope);
+    if (!partition) return undefined;
+    if (partition.kind === "flat") return partition.vectors[partition.ids.indexOf(id)];
+    const label = partition.idToLabel.get(id);
+    return label === undefined ? undefined : partition.index.getPoint(label);
   }
 
   scopeSize(scope: string): number {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { setImmediate } from "node:timers";
 import { type Embedder, normalize } from "./types.ts";
 import type { EmbedJob, EmbedReply } from "./use_lite_worker.ts";
 
@@ -36,7 +37,6 @@ interface Slot {
   job?: { id: number; items: Pending[]; timer: ReturnType<typeof setTimeout> };
 }
 
-const RESOLVE_GROUP = 8;
 const WORKER_URL = new URL("./use_lite_worker.ts", import.meta.url).href;
 
 /** USE-lite in a pool of Web Workers with micro-batching. */
@@ -146,14 +146,13 @@ export class UseLiteEmbedder implements Embedder {
       for (const p of job.items) p.reject(err);
     } else {
       const { vectors, dimension } = msg;
-      // Resolve a batch a few callers at a time, each group in its own task: every caller's continuation (index
-      // search, verification) then runs between timers instead of 32 of them back to back on the event loop.
-      const resolveFrom = (start: number) => {
-        const end = Math.min(start + RESOLVE_GROUP, job.items.length);
-        for (let i = start; i < end; i++) {
-          job.items[i].resolve(normalize(vectors.subarray(i * dimension, (i + 1) * dimension)));
-        }
-        if (end < job.items.length) setTimeout(() => resolveFrom(end), 0);
+      // Resolve a batch one caller per task: each caller's continuation (index search, verification) then runs in
+      // a task of its own, with timers and I/O in between, instead of a whole batch back to back on the event loop.
+      // setImmediate is neither clamped like nested zero-delay timers (4 ms each) nor run ahead of timers like
+      // MessageChannel messages.
+      const resolveFrom = (i: number) => {
+        job.items[i].resolve(normalize(vectors.subarray(i * dimension, (i + 1) * dimension)));
+        if (i + 1 < job.items.length) setImmediate(() => resolveFrom(i + 1));
       };
       resolveFrom(0);
     }

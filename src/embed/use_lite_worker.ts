@@ -22,7 +22,13 @@ export type EmbedReply =
   | { ready: true }
   | { fatal: string };
 
-const modelPromise = initModel(modelSource);
+const modelPromise = initModel(modelSource).then((model) => {
+  // The graph model keeps the raw weight file (~28 MB) for `save()`, which is never called here: the weights now
+  // live in the WASM backend's memory, so the copy goes.
+  const artifacts = (model as unknown as { model?: { artifacts?: { weightData?: unknown } } }).model?.artifacts;
+  if (artifacts) artifacts.weightData = undefined;
+  return model;
+});
 modelPromise.then(
   () => self.postMessage({ ready: true } satisfies EmbedReply),
   (err) => self.postMessage({ fatal: String(err) } satisfies EmbedReply),

@@ -1,14 +1,22 @@
 /**
- * The embedded store: entries in a Map inside this process (embeddings kept as float32). TTL is honoured on every read and by a periodic sweep;
+ * The embedded store: entries in a Map inside this process. TTL is honoured on every read and by a periodic sweep;
  * the number of entries is bounded (oldest written evicted first). With a data directory it writes a snapshot
  * periodically and on close and loads it at start, so a restart keeps the cache. A single process has no other
  * replicas, so `subscribe()` never emits.
  *
+ * Embeddings: the cache in the same process holds every vector in its index already, so once it has attached
+ * itself with {@linkcode MemoryStore.shareVectors} an entry whose vector the index holds is kept without a copy
+ * (at 100k 512-d entries that copy was ~200 MB), and reads and snapshots take the vector from the index. Vectors
+ * nobody else holds (no cache attached, another embedder's) are kept here as float32. Vectors read from a snapshot
+ * at start go into a few large buffers rather than one small allocation each: the cache's warm-up takes them
+ * over and the buffers are then freed whole, which returns their memory to the system (100k small buffers freed
+ * one by one stay in the allocator's free lists and keep the process as large as before).
+ *
  * @module
  */
 import type { Logger } from "../log.ts";
-import { decodeEntry, encodeEntry, inNamespace } from "./codec.ts";
-import type { CacheEntry, ScanOptions, Store, StoreChange, StoreStatus } from "./types.ts";
+import { decodeEmbeddingFloats, decodeEntryParts, encodeEntry, inNamespace } from "./codec.ts";
+import type { CacheEntry, ScanOptions, Store, StoreChange, StoreStatus, VectorSource } from "./types.ts";
 
 /** Options of {@linkcode MemoryStore.open}. */
 export interface MemoryStoreOptions {
@@ -25,22 +33,38 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-/** An entry as held here: the embedding as float32 (2 KB for 512-d instead of 4 KB of doubles). */
+/**
+ * An entry as held here: without its embedding when a vector source holds it, else with the embedding as float32
+ * (2 KB for 512-d instead of 4 KB of doubles).
+ */
 type Stored = Omit<CacheEntry, "embedding"> & { vector?: Float32Array };
 
-function compact(entry: CacheEntry): Stored {
-  const { embedding, ...rest } = entry;
-  return embedding ? { ...rest, vector: Float32Array.from(embedding) } : rest;
+/**
+ * Bytes of one buffer of vectors loaded from a snapshot: above glibc's largest mmap threshold (32 MB), so that each
+ * buffer is its own mapping and is unmapped when freed. Pages never written are never resident.
+ */
+const SLAB_BYTES = 36 * 1024 * 1024;
+
+/** Hands out float32 rows from large shared buffers. */
+class Slabs {
+  #slab?: Float32Array;
+  #used = 0;
+
+  take(values: Float32Array): Float32Array {
+    const n = values.length;
+    if (!this.#slab || this.#used + n > this.#slab.length) {
+      this.#slab = new Float32Array(Math.max(n, Math.floor(SLAB_BYTES / 4 / n) * n));
+      this.#used = 0;
+    }
+    const row = this.#slab.subarray(this.#used, this.#used + n);
+    row.set(values);
+    this.#used += n;
+    return row;
+  }
 }
 
-/** A fresh entry for a caller (who may mutate it without touching what is stored). */
-function materialize(stored: Stored): CacheEntry {
-  const { vector, ...rest } = stored;
-  if (!vector) return { ...rest };
-  const embedding = new Array<number>(vector.length);
-  for (let i = 0; i < vector.length; i++) embedding[i] = vector[i];
-  return { ...rest, embedding };
-}
+/** Whether a vector is a row of a shared buffer (see {@linkcode Slabs}). */
+const shared = (v: Float32Array) => v.byteLength !== v.buffer.byteLength;
 
 /** File name of the snapshot inside the data directory. */
 export const SNAPSHOT_FILE = "store_snapshot.jsonl";
@@ -57,6 +81,8 @@ export class MemoryStore implements Store {
   #dirty = false;
   #closed = false;
   #snapshotting?: Promise<void>;
+  /** Where vectors not kept here are read from, the most recently attached first. */
+  #sources: VectorSource[] = [];
 
   private constructor(options: MemoryStoreOptions) {
     this.#maxEntries = options.maxEntries ?? 500_000;
@@ -81,6 +107,11 @@ export class MemoryStore implements Store {
     return store;
   }
 
+  /** Reads vectors from `source` from now on instead of keeping copies (see the module notes). */
+  shareVectors(source: VectorSource): void {
+    this.#sources.unshift(source);
+  }
+
   get(id: string): Promise<CacheEntry | null> {
     const entry = this.#entries.get(id);
     if (!entry) return Promise.resolve(null);
@@ -88,14 +119,14 @@ export class MemoryStore implements Store {
       this.#entries.delete(id);
       return Promise.resolve(null);
     }
-    return Promise.resolve(materialize(entry));
+    return Promise.resolve(this.#materialize(entry));
   }
 
   put(entry: CacheEntry): Promise<void> {
     if (entry.expiresAt <= this.#now()) return Promise.resolve();
     // Delete first so that a re-put moves the id to the end of the insertion order (the eviction order).
     this.#entries.delete(entry.id);
-    this.#entries.set(entry.id, compact(entry));
+    this.#entries.set(entry.id, this.#compact(entry));
     this.#dirty = true;
     if (this.#maxEntries > 0) {
       while (this.#entries.size > this.#maxEntries) {
@@ -134,7 +165,18 @@ export class MemoryStore implements Store {
       if (skip?.(entry.id)) {
         const { vector: _drop, ...rest } = entry;
         yield { ...rest };
-      } else yield materialize(entry);
+      } else yield this.#materialize(entry);
+      // The consumer (a cache warming its index) has taken the entry by now: if its index holds the vector, the
+      // copy here goes.
+      if (entry.vector && this.#sourceOf(entry) && this.#entries.get(entry.id) === entry) {
+        const { vector: _drop, ...rest } = entry;
+        this.#entries.set(entry.id, rest);
+      }
+    }
+    // Rows of the snapshot's buffers that no source took get their own copy, so that the buffers can go.
+    if (this.#sources.length === 0) return;
+    for (const [id, entry] of this.#entries) {
+      if (entry.vector && shared(entry.vector)) this.#entries.set(id, { ...entry, vector: entry.vector.slice() });
     }
   }
 
@@ -185,9 +227,11 @@ export class MemoryStore implements Store {
       try {
         for (const entry of [...this.#entries.values()]) {
           if (entry.expiresAt <= now) continue;
-          chunk.push(encodeEntry(materialize(entry)));
+          chunk.push(encodeEntry(this.#forSnapshot(entry)));
           count++;
-          if (chunk.length === 500) {
+          // Reading a vector from an HNSW graph costs ~50 µs (one N-API call per float), so chunks stay small: the
+          // event loop gets a turn every few ms.
+          if (chunk.length === 100) {
             await writeAll(file, encoder.encode(chunk.join("\n") + "\n"));
             chunk = [];
           }
@@ -224,12 +268,15 @@ export class MemoryStore implements Store {
     let loaded = 0;
     let bad = 0;
     let rest = "";
+    const slabs = new Slabs();
     const take = (line: string) => {
       if (!line.trim()) return;
       try {
-        const entry = decodeEntry(line);
+        const { entry, embedding } = decodeEntryParts(line);
         if (entry.expiresAt > now) {
-          this.#entries.set(entry.id, compact(entry));
+          const stored: Stored = entry;
+          if (embedding !== undefined) stored.vector = slabs.take(decodeEmbeddingFloats(embedding));
+          this.#entries.set(entry.id, stored);
           loaded++;
         }
       } catch {
@@ -250,6 +297,37 @@ export class MemoryStore implements Store {
       while (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
     }
     this.#logger?.info("store snapshot loaded", { entries: loaded, skipped: bad });
+  }
+
+  /** The attached source holding the vector of `entry` (same embedder), if any. */
+  #sourceOf(entry: { id: string; embedder?: string }): VectorSource | undefined {
+    if (entry.embedder === undefined) return undefined;
+    for (const source of this.#sources) if (source.embedder === entry.embedder && source.has(entry.id)) return source;
+    return undefined;
+  }
+
+  #compact(entry: CacheEntry): Stored {
+    const { embedding, ...rest } = entry;
+    if (!embedding || this.#sourceOf(entry)) return rest;
+    return { ...rest, vector: Float32Array.from(embedding) };
+  }
+
+  /** A fresh entry for a caller (who may mutate it without touching what is stored). */
+  #materialize(stored: Stored): CacheEntry {
+    const { vector, ...rest } = stored;
+    const from = vector ?? this.#sourceOf(stored)?.vector(stored.id);
+    if (!from) return { ...rest };
+    const embedding = new Array<number>(from.length);
+    for (let i = 0; i < from.length; i++) embedding[i] = from[i];
+    return { ...rest, embedding };
+  }
+
+  /** The entry as written to the snapshot (the vector is only read, so no copy is made of it). */
+  #forSnapshot(stored: Stored): CacheEntry {
+    const { vector, ...rest } = stored;
+    const from = vector ?? this.#sourceOf(stored)?.vector(stored.id);
+    // encodeEntry only reads the embedding as an ArrayLike, so a Float32Array row passes as it is.
+    return from ? { ...rest, embedding: from as number[] } : rest;
   }
 
   /** Stops the timers and writes the final snapshot. */

@@ -32,6 +32,19 @@ export interface CacheEntry {
   expiresAt: number;
 }
 
+/**
+ * Where an in-process store can read embeddings instead of keeping a copy of its own: the vector index of a cache
+ * in the same process, which holds every vector it searches anyway.
+ */
+export interface VectorSource {
+  /** Which embedder made the vectors the source holds (as in {@linkcode CacheEntry.embedder}). */
+  readonly embedder: string;
+  /** Whether the source holds a vector for the entry `id`. */
+  has(id: string): boolean;
+  /** The vector held for `id`, if any. */
+  vector(id: string): ArrayLike<number> | undefined;
+}
+
 /** A change to the store, as replicas receive it. */
 export type StoreChange =
   | { op: "put"; entry: CacheEntry }
@@ -120,6 +133,12 @@ export interface Store {
   /** Calls `listener` with changes made by other replicas, until the returned function is called. */
   subscribe(listener: (change: StoreChange) => void): () => void;
   status(): StoreStatus;
+  /**
+   * Optional, for stores that hold entries in this process: from now on, an entry whose vector `source` holds is
+   * kept without its own copy, and `get`, `scan` and snapshots read the vector from `source`. The source stays
+   * attached for the store's lifetime.
+   */
+  shareVectors?(source: VectorSource): void;
   /** Flushes buffered writes (bounded wait) and closes connections. */
   close(): Promise<void>;
 }

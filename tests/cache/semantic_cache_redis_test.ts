@@ -174,3 +174,46 @@ Deno.test("with a snapshot directory the index survives a restart; entries gone 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("memory store + cache: vectors live once, in the index, and a restart rebuilds it without embedding", async () => {
+  const dir = await Deno.makeTempDir();
+  class CountingEmbedder extends HashEmbedder {
+    texts = 0;
+    override embed(texts: string[]): Promise<number[][]> {
+      this.texts += texts.length;
+      return super.embed(texts);
+    }
+  }
+  const prompts = ["How do I reset my password?", "How do I delete my account?", "How do I export my data?"];
+  try {
+    {
+      const store = await MemoryStore.open({ dataDir: dir, sweepIntervalMs: 0 });
+      const cache = await SemanticCache.open({
+        config: config(),
+        store,
+        embedder: new HashEmbedder(),
+        awaitWarm: true,
+      });
+      for (const q of prompts) cache.store(call(q), completion(q));
+      await until(() => cache.index.size === 3 && store.status().entries === 3);
+      // What the store hands out (and writes to its snapshot) is the index's vector.
+      for await (const entry of store.scan()) {
+        assert.deepEqual(entry.embedding, Array.from(cache.index.vector(entry.id)!));
+      }
+      await cache.close();
+      await store.close();
+    }
+    // No index snapshot here (no snapshotDir): the restarted cache builds its index from the store's vectors.
+    const store = await MemoryStore.open({ dataDir: dir, sweepIntervalMs: 0 });
+    const embedder = new CountingEmbedder();
+    const cache = await SemanticCache.open({ config: config(), store, embedder, awaitWarm: true });
+    assert.equal(cache.index.size, 3);
+    const warmUpTexts = embedder.texts; // open() embeds one text to load the model
+    assert.equal((await cache.lookup(call("how do I reset my password")))?.kind, "semantic");
+    assert.equal(embedder.texts - warmUpTexts, 1, "only the lookup was embedded, no stored entry again");
+    await cache.close();
+    await store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

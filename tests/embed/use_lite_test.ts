@@ -42,6 +42,11 @@ Deno.test("USE-lite: concurrent callers are micro-batched and the event loop kee
     clearInterval(timer);
     assert.equal(vectors.length, 50);
     for (const v of vectors) assert.equal(v.length, 512);
+    // Results are handed back one caller per task: each caller still gets its own text's vector.
+    for (const i of [0, 17, 49]) {
+      const [alone] = await embedder.embed([texts[i]]);
+      assert.ok(alone.every((x, j) => Math.abs(x - vectors[i][j]) < 1e-4), `vector ${i} belongs to its text`);
+    }
     // Generous bound: the machine is shared. The model alone would block for the whole batch (elapsed).
     assert.ok(
       maxLag < Math.max(100, elapsed / 2),

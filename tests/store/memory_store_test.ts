@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { MemoryStore, SNAPSHOT_FILE } from "../../src/store/memory_store.ts";
 import { scanAll, scanWithoutEmbeddingContract, storeContract } from "./contract.ts";
 import { makeEntry } from "./fixtures.ts";
+import { HnswVectorIndex } from "../../src/cache/vector_index.ts";
 
 function disposable(store: MemoryStore): MemoryStore & AsyncDisposable {
   return Object.assign(store, { [Symbol.asyncDispose]: () => store.close() });
@@ -79,4 +80,65 @@ Deno.test("memory store: subscribe never emits for the process's own writes", as
   off();
   assert.equal(seen, 0);
   await store.close();
+});
+
+/** A real vector index as the store's vector source (what a cache in the same process attaches). */
+function indexSource(embedder = "hash/8") {
+  const index = new HnswVectorIndex({ dimension: 8 });
+  return { index, source: { embedder, has: (id: string) => index.has(id), vector: (id: string) => index.vector(id) } };
+}
+
+const close = (a: ArrayLike<number> | undefined, b: ArrayLike<number> | undefined) =>
+  a !== undefined && b !== undefined && a.length === b.length &&
+  Array.from(a).every((x, i) => Math.abs(x - b[i]) < 1e-5);
+
+Deno.test("memory store: with a vector source it keeps no copy of the vectors the source holds", async () => {
+  const store = await MemoryStore.open();
+  const { index, source } = indexSource();
+  store.shareVectors(source);
+  const shared = makeEntry();
+  const own = makeEntry({ embedder: "other/8" });
+  index.add(shared.id, shared.scopeKey, shared.embedding!);
+  await store.put(shared);
+  await store.put(own);
+  // Reads take the vector from the source.
+  assert.ok(close((await store.get(shared.id))?.embedding, index.vector(shared.id)));
+  assert.ok(close((await scanAll(store)).find((e) => e.id === shared.id)?.embedding, index.vector(shared.id)));
+  // Once the source lets go of it, the store has no copy of its own; another embedder's vector it keeps.
+  index.remove(shared.id);
+  assert.equal((await store.get(shared.id))?.embedding, undefined);
+  assert.ok(close((await store.get(own.id))?.embedding, own.embedding));
+  await store.close();
+});
+
+Deno.test("memory store: snapshots carry the source's vectors; a warm-up scan hands loaded vectors over", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "amas-store-" });
+  try {
+    const first = await MemoryStore.open({ dataDir: dir });
+    const { index, source } = indexSource();
+    first.shareVectors(source);
+    const shared = makeEntry();
+    const other = makeEntry({ embedder: "other/8" });
+    index.add(shared.id, shared.scopeKey, shared.embedding!);
+    await first.put(shared);
+    await first.put(other);
+    await first.close();
+    assert.match(await Deno.readTextFile(`${dir}/${SNAPSHOT_FILE}`), /"e":"/);
+
+    // A restart: the store loads both vectors; a cache warming from it takes the ones of its embedder.
+    const second = await MemoryStore.open({ dataDir: dir });
+    const fresh = indexSource();
+    second.shareVectors(fresh.source);
+    for await (const entry of second.scan()) {
+      assert.ok(entry.embedding, "the snapshot kept every vector");
+      if (entry.embedder === fresh.source.embedder) fresh.index.add(entry.id, entry.scopeKey, entry.embedding);
+    }
+    assert.ok(close((await second.get(shared.id))?.embedding, shared.embedding));
+    fresh.index.remove(shared.id);
+    assert.equal((await second.get(shared.id))?.embedding, undefined, "the store dropped its copy after the scan");
+    assert.ok(close((await second.get(other.id))?.embedding, other.embedding), "vectors nobody holds stay");
+    await second.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
