@@ -14,6 +14,7 @@ import { sseEvent } from "../../providers/sse.ts";
 import { errorBody, toGatewayError } from "../errors.ts";
 import type { Logger } from "../../log.ts";
 import { parseJsonBody, zodIssueToError } from "../validation.ts";
+import { abortWith } from "../../gateway/signals.ts";
 
 const AGENT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 const CACHE_MODES = new Set<CacheMode>(["default", "bypass", "refresh", "exact-only"]);
@@ -59,8 +60,11 @@ export function chatCompletions(deps: ChatRouteDeps) {
     if (!parsed.success) throw zodIssueToError(parsed.error);
     const request: ChatRequest = parsed.data;
 
+    // Aborted when the client goes away, when shutdown gives up on in-flight work, or when a stream is cancelled;
+    // the listeners go once the response body is done.
     const controller = new AbortController();
-    const signal = AbortSignal.any([controller.signal, c.req.raw.signal, deps.shutdownSignal]);
+    c.get("onBodyDone").push(abortWith(controller, [c.req.raw.signal, deps.shutdownSignal]));
+    const signal = controller.signal;
     const call: ChatCall = {
       request,
       tenant: c.get("tenant"),
