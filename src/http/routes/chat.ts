@@ -52,6 +52,13 @@ export interface ChatRouteDeps {
 
 /** The chat-completions handler. */
 export function chatCompletions(deps: ChatRouteDeps) {
+  // The calls in flight, aborted together when shutdown gives up on them: one listener on the shutdown signal for
+  // all of them, instead of one added and removed per request.
+  const inFlight = new Set<AbortController>();
+  const onShutdown = () => {
+    for (const controller of inFlight) controller.abort(deps.shutdownSignal.reason);
+  };
+  if (!deps.shutdownSignal.aborted) deps.shutdownSignal.addEventListener("abort", onShutdown, { once: true });
   return async function chatCompletions(c: Context<GatewayEnv>): Promise<Response> {
     const agentId = agentIdOf(c.req.header("x-amas-agent"));
     c.set("agentId", agentId);
@@ -63,7 +70,13 @@ export function chatCompletions(deps: ChatRouteDeps) {
     // Aborted when the client goes away, when shutdown gives up on in-flight work, or when a stream is cancelled;
     // the listeners go once the response body is done.
     const controller = new AbortController();
-    c.get("onBodyDone").push(abortWith(controller, [c.req.raw.signal, deps.shutdownSignal]));
+    const unlink = abortWith(controller, [c.req.raw.signal]);
+    if (deps.shutdownSignal.aborted) controller.abort(deps.shutdownSignal.reason);
+    inFlight.add(controller);
+    c.get("onBodyDone").push(() => {
+      unlink();
+      inFlight.delete(controller);
+    });
     const signal = controller.signal;
     const call: ChatCall = {
       request,
