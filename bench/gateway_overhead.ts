@@ -6,11 +6,21 @@
  * Latency: an open-model generator in this process sends unique prompts at a fixed rate (default 200 requests/s)
  * and measures each request from its intended send time (no coordinated omission). Added latency is the
  * gateway's percentile minus the direct upstream's percentile in the same run.
+ * A bare Deno pass-through proxy (bench/support/bare_proxy.ts: `Deno.serve` + pooled `fetch`, nothing else) is the
+ * floor any Deno gateway starts from on this machine: its added latency is the two extra loopback hops and the
+ * extra process on the same cores.
  * Throughput: `wrk` (Debian package) with unique bodies per request, a fixed number of connections, for a fixed
  * time, against each target; non-2xx answers are reported and make the figure invalid.
+ * For AMAS rows, the gateway's own time per request (`gateway;dur` of `Server-Timing`) is summarised below the table.
  *
  *   deno run -A bench/gateway_overhead.ts [--rate 200] [--seconds 15] [--sat-seconds 10] [--connections 64]
- *     [--latency-ms 10] [--rounds 2]
+ *     [--latency-ms 10] [--rounds 2] [--quick] [--compare-root DIR] [--gateway-env K=V,K=V] [--compare-env K=V]
+ *
+ * --quick            latency only, without Portkey and without the saturation runs (for iterating)
+ * --compare-root DIR adds a second AMAS row run from another checkout (A/B of two versions in the same run)
+ * --gateway-env      extra environment for the AMAS gateway(s), e.g. AMAS_DEDUP=false
+ * --compare-env      extra environment for the compare-root gateway only (e.g. DENO_V8_FLAGS=…); with
+ *                    --compare-root . it compares one checkout under two environments
  */
 import { fileURLToPath } from "node:url";
 import { SERVICE_PERMISSIONS } from "../src/setup/permissions.ts";
@@ -19,12 +29,30 @@ function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(`--${name}`);
   return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
 }
+function stringFlag(name: string): string | undefined {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+}
 const RATE = flag("rate", 200);
 const SECONDS = flag("seconds", 15);
 const SAT_SECONDS = flag("sat-seconds", 10);
 const CONNECTIONS = flag("connections", 64);
 const UPSTREAM_LATENCY = flag("latency-ms", 10);
 const ROUNDS = flag("rounds", 2);
+const QUICK = Deno.args.includes("--quick");
+const COMPARE_ROOT = stringFlag("compare-root");
+const GATEWAY_ENV = envFlag("gateway-env");
+const COMPARE_ENV = envFlag("compare-env");
+
+/** `K=V,K=V` pairs of a flag as an environment. */
+function envFlag(name: string): Record<string, string> {
+  return Object.fromEntries(
+    (stringFlag(name) ?? "").split(",").filter(Boolean).map((kv) => {
+      const eq = kv.indexOf("=");
+      return [kv.slice(0, eq), kv.slice(eq + 1)];
+    }),
+  );
+}
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 interface Proc {
@@ -69,7 +97,29 @@ interface Target {
   headers: Record<string, string>;
   /** Sends an OpenAI request (false: a plain GET, for the hello-world). */
   chat: boolean;
+  /** Collects the `gateway;dur` of `Server-Timing` (AMAS rows). */
+  serverTiming?: boolean;
+  /** The serving process, whose CPU time per request is measured (Linux `/proc`). */
+  pid?: number;
 }
+
+/** CPU ms per request of each target's process, per measured run. */
+const cpuPerRequest = new Map<string, number[]>();
+
+/** User + system CPU time of a process in ms (Linux), or NaN elsewhere. */
+function cpuMs(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/** `gateway;dur` values seen per target, in ms. */
+const gatewayDur = new Map<string, number[]>();
 
 function body(i: number): string {
   return JSON.stringify({
@@ -79,13 +129,15 @@ function body(i: number): string {
 }
 
 /** Open-model latency at a fixed rate, measured from each request's intended send time. */
-async function openModel(target: Target, rate: number, seconds: number): Promise<number[]> {
+async function openModel(target: Target, rate: number, seconds: number, measured = true): Promise<number[]> {
+  if (target.serverTiming && measured && !gatewayDur.has(target.name)) gatewayDur.set(target.name, []);
   const latencies: number[] = [];
   const total = Math.round(rate * seconds);
   const interval = 1000 / rate;
   const start = performance.now();
   const pending: Promise<void>[] = [];
   let failures = 0;
+  const cpu0 = target.pid ? cpuMs(target.pid) : NaN;
   for (let i = 0; i < total; i++) {
     const intended = start + i * interval;
     const wait = intended - performance.now();
@@ -99,6 +151,10 @@ async function openModel(target: Target, rate: number, seconds: number): Promise
         });
         await r.arrayBuffer();
         if (!r.ok) failures++;
+        if (target.serverTiming && measured) {
+          const m = /gateway;dur=([\d.]+)/.exec(r.headers.get("server-timing") ?? "");
+          if (m) gatewayDur.get(target.name)!.push(Number(m[1]));
+        }
       } catch {
         failures++;
       }
@@ -106,6 +162,11 @@ async function openModel(target: Target, rate: number, seconds: number): Promise
     })());
   }
   await Promise.all(pending);
+  if (target.pid && measured) {
+    const list = cpuPerRequest.get(target.name) ?? [];
+    list.push((cpuMs(target.pid) - cpu0) / total);
+    cpuPerRequest.set(target.name, list);
+  }
   if (failures) throw new Error(`${target.name}: ${failures} of ${total} requests failed`);
   return latencies;
 }
@@ -172,8 +233,21 @@ async function ensurePortkey(): Promise<string> {
   return entry;
 }
 
+function amasEnv(upstreamUrl: string): Record<string, string> {
+  return {
+    AMAS_PORT: "0",
+    AMAS_LOG_LEVEL: "warn",
+    OPENAI_API_KEY: "sk-bench",
+    OPENAI_BASE_URL: upstreamUrl,
+    // Rate limits would throttle a benchmark by design; they are measured in their own bench.
+    AMAS_RATE_LIMITS_ENABLED: "false",
+    AMAS_LOG_BODIES: "false",
+    ...GATEWAY_ENV,
+  };
+}
+
 async function main(): Promise<void> {
-  const portkeyEntry = await ensurePortkey();
+  const portkeyEntry = QUICK ? undefined : await ensurePortkey();
   const upstream = await spawn(Deno.execPath(), [
     "run",
     "--allow-net",
@@ -183,28 +257,64 @@ async function main(): Promise<void> {
   ]);
   const upstreamUrl = `http://127.0.0.1:${upstream.port}/v1`;
   const hono = await spawn(Deno.execPath(), ["run", "--allow-net", "bench/support/hello_hono.ts"]);
-  const amas = await spawn(Deno.execPath(), ["run", ...SERVICE_PERMISSIONS, "src/main.ts"], {
-    AMAS_PORT: "0",
-    AMAS_LOG_LEVEL: "warn",
-    OPENAI_API_KEY: "sk-bench",
-    OPENAI_BASE_URL: upstreamUrl,
-    // Rate limits would throttle a benchmark by design; they are measured in their own bench.
-    AMAS_RATE_LIMITS_ENABLED: "false",
-    AMAS_LOG_BODIES: "false",
-  });
-  const portkey = await spawn("node", [portkeyEntry, `--port=${freePort()}`, "--headless"], {}, ROOT);
-  const procs = [upstream, hono, amas, portkey];
+  const bare = await spawn(Deno.execPath(), [
+    "run",
+    "--allow-net",
+    "bench/support/bare_proxy.ts",
+    "--upstream",
+    upstreamUrl,
+  ]);
+  const amas = await spawn(Deno.execPath(), ["run", ...SERVICE_PERMISSIONS, "src/main.ts"], amasEnv(upstreamUrl));
+  const other = COMPARE_ROOT
+    ? await spawn(
+      Deno.execPath(),
+      ["run", ...SERVICE_PERMISSIONS, "src/main.ts"],
+      { ...amasEnv(upstreamUrl), ...COMPARE_ENV },
+      COMPARE_ROOT.endsWith("/") ? COMPARE_ROOT : `${COMPARE_ROOT}/`,
+    )
+    : undefined;
+  const portkey = portkeyEntry
+    ? await spawn("node", [portkeyEntry, `--port=${freePort()}`, "--headless"], {}, ROOT)
+    : undefined;
+  const procs = [upstream, hono, bare, amas, ...(other ? [other] : []), ...(portkey ? [portkey] : [])];
   try {
     const targets: Target[] = [
-      { name: "upstream direct", url: `${upstreamUrl}/chat/completions`, headers: json(), chat: true },
+      {
+        name: "upstream direct",
+        url: `${upstreamUrl}/chat/completions`,
+        headers: json(),
+        chat: true,
+        pid: upstream.child.pid,
+      },
       { name: "bare Hono hello-world", url: `http://127.0.0.1:${hono.port}/`, headers: {}, chat: false },
+      {
+        name: "bare Deno proxy",
+        url: `http://127.0.0.1:${bare.port}/v1/chat/completions`,
+        headers: json(),
+        chat: true,
+        pid: bare.child.pid,
+      },
       {
         name: "AMAS gateway (miss path)",
         url: `http://127.0.0.1:${amas.port}/v1/chat/completions`,
         headers: json({ "x-amas-cache": "bypass" }),
         chat: true,
+        serverTiming: true,
+        pid: amas.child.pid,
       },
-      {
+    ];
+    if (other) {
+      targets.push({
+        name: "AMAS gateway (compare-root)",
+        url: `http://127.0.0.1:${other.port}/v1/chat/completions`,
+        headers: json({ "x-amas-cache": "bypass" }),
+        chat: true,
+        serverTiming: true,
+        pid: other.child.pid,
+      });
+    }
+    if (portkey) {
+      targets.push({
         name: "Portkey gateway",
         url: `http://127.0.0.1:${portkey.port}/v1/chat/completions`,
         headers: json({
@@ -213,10 +323,10 @@ async function main(): Promise<void> {
           "x-portkey-custom-host": upstreamUrl,
         }),
         chat: true,
-      },
-    ];
+      });
+    }
     // Warm every target (JIT, connection pools) before measuring.
-    for (const t of targets) await openModel(t, 50, 2);
+    for (const t of targets) await openModel(t, 50, 2, false);
 
     const lat = new Map<string, { p50: number[]; p99: number[] }>();
     for (let round = 0; round < ROUNDS; round++) {
@@ -230,31 +340,55 @@ async function main(): Promise<void> {
       }
     }
     const sat = new Map<string, { rps: number; errors: number }>();
-    for (const t of targets) sat.set(t.name, await saturate(t));
+    if (!QUICK) { for (const t of targets) sat.set(t.name, await saturate(t)); }
 
     const direct = lat.get("upstream direct")!;
     const d50 = median(direct.p50), d99 = median(direct.p99);
     console.log(
       `\nGateway overhead, cache-miss path — upstream fixed at ${UPSTREAM_LATENCY} ms, ${RATE} req/s open model for ` +
-        `${SECONDS} s × ${ROUNDS} rounds (medians of rounds), saturation: wrk -t2 -c${CONNECTIONS} ${SAT_SECONDS} s\n`,
+        `${SECONDS} s × ${ROUNDS} rounds (medians of rounds), ` +
+        (QUICK ? "no saturation runs (--quick)\n" : `saturation: wrk -t2 -c${CONNECTIONS} ${SAT_SECONDS} s\n`),
     );
     console.log(
       "| target | p50 ms | p99 ms | added p50 ms | added p99 ms | saturation req/s | errors |\n|---|---|---|---|---|---|---|",
     );
     for (const t of targets) {
-      const l = lat.get(t.name)!, s = sat.get(t.name)!;
+      const l = lat.get(t.name)!, s = sat.get(t.name) ?? { rps: NaN, errors: 0 };
       const p50 = median(l.p50), p99 = median(l.p99);
       const added = t.chat && t.name !== "upstream direct"
         ? [(p50 - d50).toFixed(2), (p99 - d99).toFixed(2)]
         : ["—", "—"];
       console.log(
         `| ${t.name} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | ${added[0]} | ${added[1]} | ${
-          s.rps.toFixed(0)
-        } | ${s.errors} |`,
+          Number.isNaN(s.rps) ? "—" : s.rps.toFixed(0)
+        } | ${Number.isNaN(s.rps) ? "—" : s.errors} |`,
       );
     }
-    const amasRps = sat.get("AMAS gateway (miss path)")!.rps, portkeyRps = sat.get("Portkey gateway")!.rps;
-    console.log(`\nAMAS / Portkey saturation throughput: ${(amasRps / portkeyRps).toFixed(2)}×`);
+    for (const [name, durs] of gatewayDur) {
+      const sorted = [...durs].sort((a, b) => a - b);
+      if (!sorted.length) continue;
+      console.log(
+        `\n${name}: own time per request (Server-Timing gateway;dur, every measured request): p50 ${
+          percentile(sorted, 50).toFixed(3)
+        } ms, p99 ${percentile(sorted, 99).toFixed(3)} ms`,
+      );
+    }
+    for (const [name, runs] of cpuPerRequest) {
+      console.log(
+        `${name}: process CPU per request (user+system, /proc): ${median(runs).toFixed(3)} ms (runs: ${
+          runs.map((x) => x.toFixed(3)).join(", ")
+        })`,
+      );
+    }
+    if (COMPARE_ROOT) {
+      console.log(
+        `compare-root: ${COMPARE_ROOT}${Object.keys(COMPARE_ENV).length ? ` with ${JSON.stringify(COMPARE_ENV)}` : ""}`,
+      );
+    }
+    if (!QUICK) {
+      const amasRps = sat.get("AMAS gateway (miss path)")!.rps, portkeyRps = sat.get("Portkey gateway")!.rps;
+      console.log(`\nAMAS / Portkey saturation throughput: ${(amasRps / portkeyRps).toFixed(2)}×`);
+    }
   } finally {
     for (const p of procs) await stop(p);
   }

@@ -9,6 +9,8 @@ import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../gatewa
 import type { OpenAiUpstreamConfig } from "./config.ts";
 import { type CallOptions, parseRetryAfter, type Provider, ProviderError } from "./types.ts";
 import { parseSse } from "./sse.ts";
+import { abortWith } from "../gateway/signals.ts";
+import { Deadlines } from "../resilience/deadlines.ts";
 
 /** An OpenAI-compatible upstream. */
 export class OpenAiCompatibleProvider implements Provider {
@@ -16,6 +18,8 @@ export class OpenAiCompatibleProvider implements Provider {
   #config: OpenAiUpstreamConfig;
   #client: Deno.HttpClient;
   #url: string;
+  /** The whole-request timeouts of non-streaming calls: one timer for all of them, not one per call. */
+  #timeouts: Deadlines;
 
   constructor(name: string, config: OpenAiUpstreamConfig) {
     this.name = name;
@@ -25,15 +29,26 @@ export class OpenAiCompatibleProvider implements Provider {
       poolMaxIdlePerHost: config.poolMaxIdlePerHost,
       poolIdleTimeout: config.poolIdleTimeoutMs,
     });
+    this.#timeouts = new Deadlines(config.timeoutMs);
   }
 
   async complete(request: ChatRequest, options: CallOptions): Promise<ChatCompletion> {
-    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(this.#config.timeoutMs)]);
-    const response = await this.#post({ ...request, model: options.upstreamModel, stream: false }, signal);
+    const ctrl = new AbortController();
+    const unlink = abortWith(ctrl, [options.signal]);
+    const cancelTimeout = this.#timeouts.add(() =>
+      ctrl.abort(new DOMException(`no answer within ${this.#config.timeoutMs} ms`, "TimeoutError"))
+    );
+    const signal = ctrl.signal;
     try {
-      return await response.json() as ChatCompletion;
-    } catch (err) {
-      throw this.#transportError(err, signal);
+      const response = await this.#post({ ...request, model: options.upstreamModel, stream: false }, signal);
+      try {
+        return await response.json() as ChatCompletion;
+      } catch (err) {
+        throw this.#transportError(err, signal);
+      }
+    } finally {
+      cancelTimeout();
+      unlink();
     }
   }
 
@@ -65,6 +80,7 @@ export class OpenAiCompatibleProvider implements Provider {
   }
 
   close(): void {
+    this.#timeouts.close();
     this.#client.close();
   }
 

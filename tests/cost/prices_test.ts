@@ -116,3 +116,42 @@ Deno.test("names that are Object.prototype keys are ordinary unknown models", ()
     assert.equal(priced.costUsd, 0);
   }
 });
+
+Deno.test("every model of the library's main providers is priced exactly as the library prices it", async () => {
+  const fc = (await import("fast-check")).default;
+  const { calcPrice } = await import("@pydantic/genai-prices");
+  const models: { provider: string; model: string }[] = [];
+  for (const provider of ["openai", "anthropic", "google", "groq", "mistral", "deepseek"]) {
+    for (const m of findProvider({ providerId: provider })?.models ?? []) models.push({ provider, model: m.id });
+  }
+  assert.ok(models.length > 100, `the library lists ${models.length} models`);
+  const table = new PriceTable();
+  // Flat-priced models take the rate card (the library's answer on probes, computed once), not a call per request.
+  for (const model of ["gpt-4o", "gpt-4o-mini"]) assert.ok(table.hasRateCard(model, "openai"), model);
+  assert.ok(models.filter((m) => table.hasRateCard(m.model, m.provider)).length > models.length / 2);
+  const usage = fc.record({
+    input: fc.integer({ min: 0, max: 2_000_000 }),
+    output: fc.integer({ min: 0, max: 200_000 }),
+    cached: fc.integer({ min: 0, max: 2_000_000 }),
+  });
+  for (const { provider, model } of models) {
+    fc.assert(
+      fc.property(usage, ({ input, output, cached }) => {
+        const tokens = { input, output, ...(cached > 0 ? { cachedInput: cached } : {}) };
+        const usageKeys = {
+          input_tokens: input,
+          output_tokens: output,
+          ...(cached > 0 ? { cache_read_tokens: Math.min(cached, input) } : {}),
+        };
+        let expected = 0;
+        try {
+          expected = (calcPrice(usageKeys, model, { providerId: provider }) ?? calcPrice(usageKeys, model))
+            ?.total_price ?? 0;
+        } catch { /* the library rejects this usage: the table prices it 0 */ }
+        const got = table.price(model, tokens, provider).costUsd;
+        return Math.abs(got - expected) <= 1e-12 * Math.max(1, expected);
+      }),
+      { numRuns: 30 },
+    );
+  }
+});

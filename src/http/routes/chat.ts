@@ -14,6 +14,7 @@ import { sseEvent } from "../../providers/sse.ts";
 import { errorBody, toGatewayError } from "../errors.ts";
 import type { Logger } from "../../log.ts";
 import { parseJsonBody, zodIssueToError } from "../validation.ts";
+import { abortWith } from "../../gateway/signals.ts";
 
 const AGENT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 const CACHE_MODES = new Set<CacheMode>(["default", "bypass", "refresh", "exact-only"]);
@@ -51,6 +52,13 @@ export interface ChatRouteDeps {
 
 /** The chat-completions handler. */
 export function chatCompletions(deps: ChatRouteDeps) {
+  // The calls in flight, aborted together when shutdown gives up on them: one listener on the shutdown signal for
+  // all of them, instead of one added and removed per request.
+  const inFlight = new Set<AbortController>();
+  const onShutdown = () => {
+    for (const controller of inFlight) controller.abort(deps.shutdownSignal.reason);
+  };
+  if (!deps.shutdownSignal.aborted) deps.shutdownSignal.addEventListener("abort", onShutdown, { once: true });
   return async function chatCompletions(c: Context<GatewayEnv>): Promise<Response> {
     const agentId = agentIdOf(c.req.header("x-amas-agent"));
     c.set("agentId", agentId);
@@ -59,8 +67,17 @@ export function chatCompletions(deps: ChatRouteDeps) {
     if (!parsed.success) throw zodIssueToError(parsed.error);
     const request: ChatRequest = parsed.data;
 
+    // Aborted when the client goes away, when shutdown gives up on in-flight work, or when a stream is cancelled;
+    // the listeners go once the response body is done.
     const controller = new AbortController();
-    const signal = AbortSignal.any([controller.signal, c.req.raw.signal, deps.shutdownSignal]);
+    const unlink = abortWith(controller, [c.req.raw.signal]);
+    if (deps.shutdownSignal.aborted) controller.abort(deps.shutdownSignal.reason);
+    inFlight.add(controller);
+    c.get("onBodyDone").push(() => {
+      unlink();
+      inFlight.delete(controller);
+    });
+    const signal = controller.signal;
     const call: ChatCall = {
       request,
       tenant: c.get("tenant"),
