@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { OverloadedError } from "./errors.ts";
 import type { Hono } from "hono";
 import type { Config } from "./config.ts";
 import { createApp, type RouteMounter } from "./app.ts";
@@ -188,7 +189,8 @@ export async function createGateway(config: Config): Promise<Gateway> {
     store,
     cache,
     abortInFlight(reason = "the gateway is shutting down") {
-      shutdown.abort(new DOMException(reason, "AbortError"));
+      // A 503 with Retry-After: the client's retry lands on a replica that is not going away.
+      shutdown.abort(new OverloadedError(reason, { retryAfterSeconds: 1, code: "shutting_down" }));
     },
     async close() {
       for (const close of closers.reverse()) await close();

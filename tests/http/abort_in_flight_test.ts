@@ -23,7 +23,9 @@ Deno.test("abortInFlight ends in-flight chat requests at once", async () => {
   const elapsed = performance.now() - t0;
   for (const res of answers) {
     const body = await res.json();
-    assert.ok(res.status >= 500, `status ${res.status}: ${JSON.stringify(body)}`);
+    assert.equal(res.status, 503, `status ${res.status}: ${JSON.stringify(body)}`);
+    assert.equal(body.error.code, "shutting_down");
+    assert.equal(res.headers.get("retry-after"), "1");
     assert.ok(body.error, JSON.stringify(body));
   }
   assert.ok(elapsed < 2500, `answered after ${elapsed.toFixed(0)} ms, not when the upstream would have`);
