@@ -22,6 +22,8 @@ import { Logger } from "./log.ts";
 import { createJobs } from "./jobs/mod.ts";
 import { startScalingMetrics } from "./scaling/mod.ts";
 import { type CostAccountant, createCost } from "./cost/mod.ts";
+import { loadTokenizer } from "./cost/tokens.ts";
+import { SimulatedProvider } from "./providers/simulated.ts";
 import { createRouting, resilienceHealth, type Routing } from "./routing/mod.ts";
 import { createStore, type Store, storeReadinessCheck } from "./store/mod.ts";
 import { cacheRoutes, SemanticCache } from "./cache/mod.ts";
@@ -113,6 +115,8 @@ export async function createGateway(config: Config): Promise<Gateway> {
   mounts.push(routing.mount);
 
   // Cost before the service: budgets are checked and requests priced on the chat path.
+  // An external upstream may ignore the request for usage: have the tokenizer ready before the first answer then.
+  if (config.cost.enabled && registry.all().some((p) => !(p instanceof SimulatedProvider))) await loadTokenizer();
   const cost = config.cost.enabled
     ? createCost(config.cost, {
       telemetry,

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { findProvider } from "@pydantic/genai-prices";
 import { countTokens, encodeChat } from "gpt-tokenizer";
 import { PriceTable } from "../../src/cost/prices.ts";
-import { countCallTokens, tokensFromUsage } from "../../src/cost/tokens.ts";
+import { countCallTokens, loadTokenizer, tokensFromUsage } from "../../src/cost/tokens.ts";
 import type { ChatCompletion, ChatRequest } from "../../src/gateway/chat_schema.ts";
 
 /** The library's raw per-million-token prices of an OpenAI model, read from its provider data (not calcPrice). */
@@ -74,7 +74,8 @@ function completion(text: string, usage?: ChatCompletion["usage"]): ChatCompleti
   };
 }
 
-Deno.test("reported usage is used as is; without usage the tokenizer estimates and flags it", () => {
+Deno.test("reported usage is used as is; without usage the tokenizer estimates and flags it", async () => {
+  await loadTokenizer();
   const reported = countCallTokens(
     request,
     completion("Paris.", { prompt_tokens: 21, completion_tokens: 2, total_tokens: 23 }),
