@@ -40,5 +40,5 @@ USER 1993:1993
 EXPOSE 8000 9464
 # The flags of `deno task serve` (deno.json) plus --cached-only/--frozen. Not `deno task serve` itself: that task
 # depends on `setup`, which runs `deno install` (writes node_modules) at every start.
-ENTRYPOINT ["deno", "run", "--cached-only", "--frozen", "--allow-net", "--allow-env", "--allow-read", "--allow-write=/tmp,/data", "--allow-ffi", "--allow-sys"]
+ENTRYPOINT ["deno", "run", "--v8-flags=--max-semi-space-size=8", "--cached-only", "--frozen", "--allow-net", "--allow-env", "--allow-read", "--allow-write=/tmp,/data", "--allow-ffi", "--allow-sys"]
 CMD ["src/main.ts"]

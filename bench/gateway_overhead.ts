@@ -23,7 +23,7 @@
  *                    --compare-root . it compares one checkout under two environments
  */
 import { fileURLToPath } from "node:url";
-import { SERVICE_PERMISSIONS } from "../src/setup/permissions.ts";
+import { SERVICE_RUN_FLAGS } from "../src/setup/permissions.ts";
 
 function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(`--${name}`);
@@ -264,11 +264,11 @@ async function main(): Promise<void> {
     "--upstream",
     upstreamUrl,
   ]);
-  const amas = await spawn(Deno.execPath(), ["run", ...SERVICE_PERMISSIONS, "src/main.ts"], amasEnv(upstreamUrl));
+  const amas = await spawn(Deno.execPath(), ["run", ...SERVICE_RUN_FLAGS, "src/main.ts"], amasEnv(upstreamUrl));
   const other = COMPARE_ROOT
     ? await spawn(
       Deno.execPath(),
-      ["run", ...SERVICE_PERMISSIONS, "src/main.ts"],
+      ["run", ...SERVICE_RUN_FLAGS, "src/main.ts"],
       { ...amasEnv(upstreamUrl), ...COMPARE_ENV },
       COMPARE_ROOT.endsWith("/") ? COMPARE_ROOT : `${COMPARE_ROOT}/`,
     )

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { SERVICE_V8_FLAGS } from "../setup/permissions.ts";
 
 /** A target to send load to. */
 export interface Target {
@@ -76,7 +77,7 @@ async function spawnGateway(env: Record<string, string>, timeoutMs: number): Pro
     if (value !== undefined) keep[name] = value;
   }
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/main.ts"],
+    args: ["run", "-A", ...SERVICE_V8_FLAGS, "src/main.ts"],
     cwd: ROOT,
     env: { ...keep, ...env },
     clearEnv: true,

@@ -21,7 +21,7 @@ import {
 } from "../../src/jobs/redis_streams.ts";
 import { createGateway } from "../../src/wiring.ts";
 import { Logger } from "../../src/log.ts";
-import { SERVICE_PERMISSIONS } from "../../src/setup/permissions.ts";
+import { SERVICE_RUN_FLAGS } from "../../src/setup/permissions.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const quiet = new Logger("error");
@@ -266,7 +266,7 @@ interface WorkerProcess {
 
 function spawnWorker(name: string, env: Record<string, string>): WorkerProcess {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SERVICE_PERMISSIONS, "src/jobs/worker_main.ts"],
+    args: ["run", ...SERVICE_RUN_FLAGS, "src/jobs/worker_main.ts"],
     cwd: ROOT,
     env: { ...env, AMAS_WORKER_NAME: name, AMAS_WORKER_PORT: "0", AMAS_LOG_LEVEL: "info" },
     stdin: "null",

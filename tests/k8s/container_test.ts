@@ -11,6 +11,7 @@
  *    and must answer 200; a chat request with the Secret template's key must succeed; SIGTERM must exit 0.
  *    Needs root for `unshare` (CI and this machine run as root); skipped, and saying so, elsewhere.
  */
+import { SERVICE_V8_FLAGS } from "../../src/setup/permissions.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { K8S_DIR, podSpecOf, renderOverlay } from "./kustomize.ts";
@@ -90,6 +91,11 @@ Deno.test("dockerfile: official Deno image, native build in a build stage, non-r
   const serve = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).tasks.serve.command as string;
   for (const flag of serve.split(" ").filter((a) => a.startsWith("--allow-"))) {
     assert.ok(entrypoint.some((a) => a === flag || a.startsWith(`${flag}=`)), `${flag} from the serve task`);
+  }
+  // …and the same V8 flags, as the tests and benchmarks that start a gateway use them.
+  for (const flag of SERVICE_V8_FLAGS) {
+    assert.ok(entrypoint.includes(flag), `${flag} in the entrypoint`);
+    assert.ok(serve.split(" ").includes(flag), `${flag} in the serve task`);
   }
 
   // The pods run the image's user and entry modules that exist.

@@ -7,7 +7,7 @@
 import { loadConfig } from "../../src/config.ts";
 import { createGateway, type Gateway } from "../../src/wiring.ts";
 import { type RunningGateway, serveGateway } from "../../src/server.ts";
-import { SERVICE_PERMISSIONS } from "../../src/setup/permissions.ts";
+import { SERVICE_RUN_FLAGS } from "../../src/setup/permissions.ts";
 
 /** A gateway listening on a free loopback port inside the test process. */
 export interface TestGateway extends RunningGateway {
@@ -47,7 +47,7 @@ const ROOT = new URL("../../", import.meta.url);
 /** Starts `src/main.ts` in a child process with `env` and waits until it listens (or fails). */
 export async function spawnGateway(env: Record<string, string> = {}, timeoutMs = 60_000): Promise<ChildGateway> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SERVICE_PERMISSIONS, "src/main.ts"],
+    args: ["run", ...SERVICE_RUN_FLAGS, "src/main.ts"],
     cwd: ROOT,
     env: { AMAS_PORT: "0", AMAS_LOG_LEVEL: "info", ...env },
     stdin: "null",
