@@ -7,17 +7,10 @@
  */
 import process from "node:process";
 import type { PriceTable } from "./prices.ts";
+import type { LookupObservation } from "../cache/semantic_cache.ts";
 
-/** One cache lookup, as the cache saw it. */
-export interface LookupObservation {
-  tenant: string;
-  agent: string;
-  outcome: "exact" | "semantic" | "miss";
-  /** Similarity of the best semantic candidate, when one was scored (hit or not). */
-  similarity?: number;
-  /** The similarity threshold in force for this agent. */
-  threshold: number;
-}
+/** One cache lookup, as the cache reports it (the cache owns the shape). */
+export type { LookupObservation };
 
 /** Embedding work done for an agent: priced by model tokens (remote embedders) and/or CPU time (local ones). */
 export interface EmbeddingObservation {

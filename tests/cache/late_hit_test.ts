@@ -8,14 +8,20 @@ import assert from "node:assert/strict";
 import { chatBody, postJson, startGateway } from "../support/gateway.ts";
 import type { UseLiteEmbedder } from "../../src/embed/use_lite.ts";
 
-Deno.test("a lookup past its time budget still serves a late semantic hit before the upstream answer", async () => {
-  await using gw = await startGateway({
+/** A gateway whose semantic lookups get a 1 ms embedding budget (so nearly every one runs late), with USE-lite ready. */
+async function lateHitGateway() {
+  const gw = await startGateway({
     env: { AMAS_LOG_LEVEL: "error" },
     overrides: { cache: { embedder: "use-lite", semanticTimeoutMs: 1 } },
   });
+  await gw.gateway.cache!.whenReady();
+  await (gw.gateway.cache!.embedder as UseLiteEmbedder).ready;
+  return gw;
+}
+
+Deno.test("a lookup past its time budget still serves a late semantic hit before the upstream answer", async () => {
+  await using gw = await lateHitGateway();
   const cache = gw.gateway.cache!;
-  await cache.whenReady();
-  await (cache.embedder as UseLiteEmbedder).ready;
   const sim = gw.gateway.registry.sim;
   sim.patch({ model: "sim-small", latency_ms: 1, jitter_ms: 0 });
   const ask = async (content: string) => {
@@ -52,13 +58,8 @@ Deno.test("a lookup past its time budget still serves a late semantic hit before
 });
 
 Deno.test("an upstream answer that comes first is served, and the late lookup is not counted as a hit", async () => {
-  await using gw = await startGateway({
-    env: { AMAS_LOG_LEVEL: "error" },
-    overrides: { cache: { embedder: "use-lite", semanticTimeoutMs: 1 } },
-  });
+  await using gw = await lateHitGateway();
   const cache = gw.gateway.cache!;
-  await cache.whenReady();
-  await (cache.embedder as UseLiteEmbedder).ready;
   gw.gateway.registry.sim.patch({ model: "sim-small", latency_ms: 1, jitter_ms: 0, tokens_per_second: 100_000 });
   await postJson(`${gw.url}/v1/chat/completions`, chatBody("How do I reset my router password?")).then((r) =>
     r.arrayBuffer()
