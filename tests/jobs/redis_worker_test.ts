@@ -346,9 +346,17 @@ Deno.test("redis jobs: a worker SIGKILLed mid-job loses nothing; the other worke
     assert.equal(Number(pending[0]), 0);
     // Exactly one completion: the victim never finished it, the survivor finished it once.
     assert.equal(victim.log().includes(`"job":"${id}"`) && victim.log().includes('"msg":"job finished"'), false);
-    const finishedLines = survivor.log().split("\n").filter((l) =>
-      l.includes('"msg":"job finished"') && l.includes(id)
-    );
+    const finishedIn = (log: string) =>
+      log.split("\n").filter((l) => l.includes('"msg":"job finished"') && l.includes(id));
+    // The job record is written before the worker's log line reaches our pipe reader: wait for the line itself.
+    await until(
+      "the survivor's 'job finished' log line",
+      () => Promise.resolve(finishedIn(survivor.log()).length > 0 || undefined),
+    )
+      .catch((err) => {
+        throw new Error(`${err.message}\nsurvivor ${survivor.name} log:\n${survivor.log().slice(-3000)}`);
+      });
+    const finishedLines = finishedIn(survivor.log());
     assert.equal(finishedLines.length, 1, survivor.log());
     assert.match(finishedLines[0], /"stored":true/);
   } finally {
