@@ -117,6 +117,8 @@ const ENV_PATHS: Record<string, string[]> = {
   AMAS_CACHE_STALE_SECONDS: ["cache", "staleSeconds"],
   AMAS_EMBED_WORKERS: ["cache", "embedWorkers"],
   AMAS_CACHE_SEMANTIC_TIMEOUT_MS: ["cache", "semanticTimeoutMs"],
+  AMAS_CACHE_JOIN_IN_FLIGHT: ["cache", "joinInFlight"],
+  AMAS_CACHE_JOIN_WAIT_MS: ["cache", "joinWaitMs"],
   AMAS_CACHE_SHARED_SNAPSHOT: ["cache", "sharedSnapshot"],
   AMAS_CACHE_SNAPSHOT_INTERVAL_MS: ["cache", "snapshotIntervalMs"],
   AMAS_CACHE_SNAPSHOT_MIN_CHANGES: ["cache", "snapshotMinChanges"],

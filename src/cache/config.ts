@@ -41,6 +41,15 @@ export const cacheConfigSchema = z.object({
     .describe("nearest neighbours checked (above the threshold) per semantic lookup"),
   semanticTimeoutMs: millis.min(1).default(50)
     .describe("AMAS_CACHE_SEMANTIC_TIMEOUT_MS: a semantic lookup waits this long for its embedding, then misses"),
+  joinInFlight: booleanSetting.default(true).describe(
+    "AMAS_CACHE_JOIN_IN_FLIGHT: a miss whose prompt the verifier matches with a call in flight upstream (same scope) waits for that call's answer",
+  ),
+  // A follower's leader started first, so its answer usually comes sooner than the follower's own would. Past this
+  // wait the follower goes upstream itself and serves whichever answer comes first: it never waits longer than
+  // this plus its own upstream call.
+  joinWaitMs: millis.min(1).default(10_000).describe(
+    "AMAS_CACHE_JOIN_WAIT_MS: how long a call waits for a matching call in flight before it goes upstream itself",
+  ),
   embedWorkers: z.coerce.number().int().min(1).max(16).default(1)
     .describe("AMAS_EMBED_WORKERS: Web Workers running the use-lite model (each ~100 MB)"),
   embedBatch: z.coerce.number().int().min(1).max(256).default(32).describe("texts per embedding batch at most"),

@@ -22,6 +22,7 @@ import { type CacheKeys, cacheKeys } from "./scope.ts";
 import { HnswVectorIndex, type VectorIndex } from "./vector_index.ts";
 import { SharedIndexSnapshot, type SharedManifest } from "./shared_snapshot.ts";
 import { acceptAll, type RejectReason, RuleVerifier, type Verifier } from "./verifier.ts";
+import { type Flight, type FlightCandidate, InFlightPrompts } from "./in_flight.ts";
 import { LATENCY_BUCKETS_SECONDS } from "../telemetry/telemetry.ts";
 import { join } from "node:path";
 
@@ -78,6 +79,12 @@ export interface CacheStats {
   evictions: number;
   /** Semantic lookups skipped because the embedder took longer than `semanticTimeoutMs`. */
   embed_timeouts: number;
+  /**
+   * Semantic single-flight: calls in flight upstream that others may join now, and what came of the calls that
+   * joined one (served its answer; went upstream themselves because it had none, the wait reached
+   * `joinWaitMs`, or their client left).
+   */
+  in_flight: { flights: number; joins: Record<JoinOutcome, number> };
   store: ReturnType<Store["status"]>;
   index: ReturnType<VectorIndex["stats"]>;
   warm: WarmStats;
@@ -97,6 +104,23 @@ export interface WarmStats {
   snapshot_ms?: number;
   /** Why a shared snapshot was not used (none published, mismatch, corruption, store error). */
   fallback?: string;
+}
+
+/** What came of a call that waited for a matching call in flight. */
+export type JoinOutcome = "served" | "leader_failed" | "timeout" | "cancelled";
+
+/**
+ * A call in flight longer than this is no longer offered to others (a registration whose end was lost would
+ * otherwise make every matching call wait `joinWaitMs` for nothing).
+ */
+const FLIGHT_MAX_AGE_MS = 300_000;
+
+/** What a call's lookup left for `follow`: its keys and, when the embedding came in time, its vector. */
+interface Missed {
+  keys: CacheKeys;
+  threshold: number;
+  vector?: number[];
+  started: number;
 }
 
 /** How long a starting replica may spend downloading the shared snapshot before it builds instead. */
@@ -177,6 +201,7 @@ interface Metrics {
   embed: Histogram;
   writes: Counter;
   evictions: Counter;
+  joins: Counter;
 }
 
 /** Exact + semantic response cache over a `Store`. */
@@ -196,6 +221,12 @@ export class SemanticCache implements ResponseCache {
   #callVectors = new WeakMap<ChatCall, Promise<number[]>>();
   /** Semantic lookups that ran out of their time budget, to be finished if the chat service asks (`lateHit`). */
   #late = new WeakMap<ChatCall, (wanted?: AbortSignal) => Promise<CacheHit | null>>();
+  /** Lookups that missed, until `follow` decides whether the call waits for a call in flight or goes upstream. */
+  #missed = new WeakMap<ChatCall, Missed>();
+  /** Calls in flight upstream that others may join, and how each one's followers get its answer. */
+  #flights = new InFlightPrompts();
+  #leading = new WeakMap<ChatCall, { flight: Flight; settle: (answer: Awaited<Flight["answer"]>) => void }>();
+  #joins: Record<JoinOutcome, number> = { served: 0, leader_failed: 0, timeout: 0, cancelled: 0 };
   #embedderId: string;
   #warmed = false;
   #warmError?: string;
@@ -385,22 +416,23 @@ export class SemanticCache implements ResponseCache {
       observe("exact");
       return this.#served(exact, "exact", started);
     }
+    if (call.cacheMode === "exact-only" || keys.semanticText === undefined) {
+      observe("miss");
+      this.#count("miss", started);
+      return null;
+    }
+    const threshold = settings.similarityThreshold;
     // Nothing to compare with in this scope: no need to wait for an embedding (the store embeds the answer).
     if (
-      call.cacheMode === "exact-only" || keys.semanticText === undefined || this.#index.scopeSize(keys.scopeKey) === 0
+      this.#index.scopeSize(keys.scopeKey) === 0 && !(this.#config.joinInFlight && this.#flights.has(keys.scopeKey))
     ) {
+      this.#missed.set(call, { keys, threshold, started });
       observe("miss");
       this.#count("miss", started);
       return null;
     }
     const t0 = performance.now();
-    const embedding = this.embedder.embed([keys.semanticText]).then(([v]) => {
-      this.#metrics?.embed.record((performance.now() - t0) / 1000);
-      return v;
-    });
-    // The store of this call's answer reuses the same embedding, whether or not the lookup waited for it.
-    this.#callVectors.set(call, embedding);
-    embedding.catch((err) => this.#embedFailed(err));
+    const embedding = this.#embedCall(call, keys.semanticText);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const budget = new Promise<"timeout">((r) =>
       timer = setTimeout(() => r("timeout"), this.#config.semanticTimeoutMs)
@@ -421,24 +453,35 @@ export class SemanticCache implements ResponseCache {
       this.#timeouts++;
       this.#metrics?.rejections.add(1, { reason: "embed_timeout" });
       this.#count("miss", started);
+      const missed: Missed = { keys, threshold, started };
+      this.#missed.set(call, missed);
       // The lookup finishes when the embedding arrives; the chat service races it against the upstream call.
       this.#late.set(call, (wanted) =>
         embedding.then((v) => {
           if (wanted?.aborted) return null;
-          const hit = this.#semanticHit(call.tenant, keys, v, settings.similarityThreshold);
-          if (!hit) return null;
-          this.#counts.miss--; // counted as a miss above: it is a (late) semantic hit after all
-          observe("semantic", hit.similarity);
-          return this.#served(hit.entry, "semantic", started, hit.similarity);
+          const hit = this.#semanticHit(call.tenant, keys, v, threshold);
+          if (hit) {
+            this.#counts.miss--; // counted as a miss above: it is a (late) semantic hit after all
+            observe("semantic", hit.similarity);
+            return this.#served(hit.entry, "semantic", started, hit.similarity);
+          }
+          // Nothing stored yet: a matching call that went upstream before this one may still answer first.
+          if (!this.#config.joinInFlight || call.cacheMode !== "default") return null;
+          const found = this.#flightFor(call.tenant, keys, v, threshold, this.#leading.get(call)?.flight);
+          if (!found) return null;
+          return found.flight.answer.then((answer) =>
+            answer && !wanted?.aborted ? this.#joined({ ...missed, vector: v }, found, answer) : null
+          );
         }, () => null));
       return null;
     }
     const best: { similarity?: number } = {};
-    const hit = this.#semanticHit(call.tenant, keys, vector, settings.similarityThreshold, best);
+    const hit = this.#semanticHit(call.tenant, keys, vector, threshold, best);
     if (hit) {
       observe("semantic", hit.similarity);
       return this.#served(hit.entry, "semantic", started, hit.similarity);
     }
+    this.#missed.set(call, { keys, threshold, vector, started });
     observe("miss", best.similarity);
     this.#count("miss", started);
     return null;
@@ -448,6 +491,27 @@ export class SemanticCache implements ResponseCache {
     const finish = this.#late.get(call);
     this.#late.delete(call);
     return finish?.(wanted);
+  }
+
+  follow(call: ChatCall): Promise<CacheHit | null> | undefined {
+    const missed = this.#missed.get(call);
+    this.#missed.delete(call);
+    // Only a plain lookup joins or leads: bypass, refresh and exact-only calls never reach here with a miss.
+    if (!missed || !this.#config.joinInFlight || this.#closed || call.cacheMode !== "default") return undefined;
+    if (missed.vector) {
+      const found = this.#flightFor(call.tenant, missed.keys, missed.vector, missed.threshold);
+      if (found) return this.#wait(call, missed, found);
+    }
+    this.#lead(call, missed);
+    return undefined;
+  }
+
+  done(call: ChatCall, completion?: ChatCompletion, meta: StoreMeta = {}): void {
+    const leading = this.#leading.get(call);
+    if (!leading) return;
+    this.#leading.delete(call);
+    this.#flights.remove(leading.flight);
+    leading.settle(completion ? { completion, costUsd: meta.costUsd ?? 0 } : null);
   }
 
   /**
@@ -592,6 +656,7 @@ export class SemanticCache implements ResponseCache {
       money_saved_usd: Math.round(this.#saved * 1e8) / 1e8,
       evictions: this.#evictions,
       embed_timeouts: this.#timeouts,
+      in_flight: { flights: this.#flights.size, joins: { ...this.#joins } },
       store: this.backing.status(),
       index: this.#index.stats(),
       warm: { ...this.#warmStats },
@@ -684,6 +749,130 @@ export class SemanticCache implements ResponseCache {
     // Expired entries stay a while for serve-stale-on-error; the sweep removes them.
     if (entry.expiresAt <= this.#now()) return null;
     return entry;
+  }
+
+  /** Starts embedding a call's semantic text; the store of the call's answer reuses it. */
+  #embedCall(call: ChatCall, text: string): Promise<number[]> {
+    const t0 = performance.now();
+    const embedding = this.embedder.embed([text]).then(([v]) => {
+      this.#metrics?.embed.record((performance.now() - t0) / 1000);
+      return v;
+    });
+    this.#callVectors.set(call, embedding);
+    embedding.catch((err) => this.#embedFailed(err));
+    return embedding;
+  }
+
+  /**
+   * The call in flight in this scope that a call with `keys` may wait for: the most similar one at or above the
+   * threshold that the verifier accepts, exactly as a stored entry would be served. Never another tenant's.
+   */
+  #flightFor(
+    tenant: string,
+    keys: CacheKeys,
+    vector: number[],
+    threshold: number,
+    except?: Flight,
+  ): FlightCandidate | null {
+    const since = performance.now() - FLIGHT_MAX_AGE_MS;
+    for (const candidate of this.#flights.near(keys.scopeKey, vector, threshold, since)) {
+      const flight = candidate.flight;
+      if (flight === except || flight.tenant !== tenant || flight.scopeKey !== keys.scopeKey) continue;
+      const verdict = this.#verifier.verify(keys.semanticText!, flight.semanticText);
+      if (!verdict.ok) {
+        this.#rejections[verdict.reason] = (this.#rejections[verdict.reason] ?? 0) + 1;
+        this.#metrics?.rejections.add(1, { reason: verdict.reason });
+        continue;
+      }
+      return candidate;
+    }
+    return null;
+  }
+
+  /** Registers a call that goes upstream as in flight, for matching calls to wait for until `done`. */
+  #lead(call: ChatCall, missed: Missed): void {
+    if (this.#leading.has(call) || call.signal.aborted) return;
+    let settle!: (answer: Awaited<Flight["answer"]>) => void;
+    const flight: Flight = {
+      tenant: call.tenant,
+      scopeKey: missed.keys.scopeKey,
+      exactKey: missed.keys.exactKey,
+      semanticText: missed.keys.semanticText!,
+      started: performance.now(),
+      answer: new Promise((resolve) => settle = resolve),
+    };
+    if (missed.vector) flight.vector = missed.vector;
+    else {
+      // The embedding the store needs anyway, started now (when the lookup had nothing to compare it with).
+      const embedding = this.#callVectors.get(call) ?? this.#embedCall(call, flight.semanticText);
+      embedding.then((v) => flight.vector = v, () => {});
+    }
+    this.#flights.add(flight);
+    this.#leading.set(call, { flight, settle });
+  }
+
+  /**
+   * Waits for a matching call in flight: its answer as a hit, or null when it has none, after `joinWaitMs`, or
+   * when this call is aborted. Except when aborted, the call is then registered as in flight itself (it goes
+   * upstream); past the wait its `lateHit` still takes the other call's answer if that comes first.
+   */
+  #wait(call: ChatCall, missed: Missed, found: FlightCandidate): Promise<CacheHit | null> {
+    return new Promise((resolve) => {
+      let over = false;
+      const finish = (hit: CacheHit | null, outcome: JoinOutcome) => {
+        if (over) return;
+        over = true;
+        clearTimeout(timer);
+        call.signal.removeEventListener("abort", onAbort);
+        if (outcome !== "served") this.#joinEnded(outcome);
+        if (outcome === "leader_failed" || outcome === "timeout") this.#lead(call, missed);
+        resolve(hit);
+      };
+      const onAbort = () => finish(null, "cancelled");
+      const timer = setTimeout(() => {
+        this.#late.set(
+          call,
+          (wanted) =>
+            found.flight.answer.then((answer) =>
+              answer && !wanted?.aborted ? this.#joined(missed, found, answer) : null
+            ),
+        );
+        finish(null, "timeout");
+      }, this.#config.joinWaitMs);
+      call.signal.addEventListener("abort", onAbort, { once: true });
+      found.flight.answer.then((answer) => {
+        if (over) return;
+        if (answer) finish(this.#joined(missed, found, answer), "served");
+        else finish(null, "leader_failed");
+      });
+    });
+  }
+
+  /** A call served the answer of the call in flight it waited for: counted as a hit (its lookup counted a miss). */
+  #joined(
+    missed: Missed,
+    { flight, similarity }: FlightCandidate,
+    answer: { completion: ChatCompletion; costUsd: number },
+  ): CacheHit {
+    const kind = flight.exactKey === missed.keys.exactKey ? "exact" : "semantic";
+    this.#counts.miss--;
+    this.#counts[kind]++;
+    this.#metrics?.lookups.add(1, { result: kind });
+    this.#saved += answer.costUsd;
+    if (answer.costUsd > 0) this.#metrics?.saved.add(answer.costUsd);
+    this.#joinEnded("served");
+    return {
+      kind,
+      completion: answer.completion,
+      ...(kind === "semantic" ? { similarity } : {}),
+      entryId: flight.exactKey,
+      inFlight: true,
+    };
+  }
+
+  #joinEnded(outcome: JoinOutcome): void {
+    this.#joins[outcome]++;
+    this.#metrics?.joins.add(1, { outcome });
   }
 
   #semanticHit(
@@ -1041,6 +1230,10 @@ export class SemanticCache implements ResponseCache {
       writes: meter.createCounter("amas_cache_writes", { description: "entries written to the store, by outcome" }),
       evictions: meter.createCounter("amas_cache_evictions", {
         description: "entries evicted because cache.maxEntries was reached",
+      }),
+      joins: meter.createCounter("amas_cache_in_flight_joins", {
+        description:
+          "calls that waited for a matching call in flight, by outcome: served, leader_failed, timeout, cancelled",
       }),
     };
   }

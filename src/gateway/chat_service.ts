@@ -46,6 +46,8 @@ export interface ChatOutcome {
   cost: Promise<CostRecord | undefined>;
   /** The route that answered (absent for cache hits). */
   route?: Route;
+  /** The answer of a matching call in flight, waited for (`x-amas-cache-in-flight: true`). */
+  inFlight?: boolean;
   /** A stale cache entry answered because every upstream failed (`x-amas-stale: true`). */
   stale?: boolean;
   /** What the rate limiter left the caller (`RateLimit-*` headers). */
@@ -73,16 +75,27 @@ export class ChatService {
       limiter?.settle?.(call, hit.completion);
       return this.#present(call, { kind: "completion", completion: hit.completion }, hit.kind, {
         similarity: hit.similarity,
+        inFlight: hit.inFlight,
         cost: Promise.resolve(record),
         rateLimit,
       });
     };
+    let key: string | undefined;
+    const keyOf = () => key ??= requestKey(call);
     let late: Promise<CacheHit | null> | undefined;
     // Aborted when the upstream answer came first: the late lookup then no longer counts as served.
     const lateWanted = new AbortController();
     if (cache && servable) {
       const hit = await call.timing.measure("cache", () => cache.lookup(call));
       if (hit) return serveHit(hit);
+      // A reworded repeat of a call in flight waits for that call's answer (semantic single-flight). An identical
+      // one is left to the deduplicator, which hands the shared answer on as it streams.
+      const joined = dedup?.has?.(keyOf()) ? undefined : cache.follow?.(call);
+      if (joined) {
+        const hit = await call.timing.measure("inflight", () => joined);
+        if (hit) return serveHit(hit);
+        call.signal.throwIfAborted();
+      }
       late = cache.lateHit?.(call, lateWanted.signal);
     }
 
@@ -94,13 +107,16 @@ export class ChatService {
     const leader = (signal?: AbortSignal) =>
       this.#callUpstream(routes, signal ? { ...upstreamCall, signal } : upstreamCall);
     const upstream = dedup
-      ? dedup.run(requestKey(call), upstreamCall, leader)
+      ? dedup.run(keyOf(), upstreamCall, leader)
       : leader().then((answer) => ({ answer, shared: false }));
+    // Calls waiting for this one's answer (semantic single-flight) go upstream themselves when it has none.
+    const unanswered = () => cache?.done?.(call);
+    upstream.catch(unanswered);
     if (late) {
       const lateHit = await Promise.race([upstream.then(() => null, () => null), late.catch(() => null)]);
       if (lateHit) {
-        upstream.catch(() => {}); // cancelled just below: its rejection is expected
         linked!.cancel();
+        unanswered();
         return serveHit(lateHit);
       }
       lateWanted.abort();
@@ -111,13 +127,23 @@ export class ChatService {
     const settle = (completion: ChatCompletion): CostRecord | undefined => {
       limiter?.settle?.(call, completion);
       // A stale answer came from the cache: no upstream spend, and storing it again would refresh a stale entry.
-      if (answer.stale) return cost?.record(call, completion, "cache");
+      if (answer.stale) {
+        unanswered();
+        return cost?.record(call, completion, "cache");
+      }
       const record = cost?.record(call, completion, shared ? "dedup" : "upstream", route);
       // Only the leader stores: followers got the same answer, storing it again would be wasted work.
       if (!shared && cache && call.cacheMode !== "bypass") cache.store(call, completion, { costUsd: record?.costUsd });
+      cache?.done?.(call, completion, { costUsd: shared ? undefined : record?.costUsd });
       return record;
     };
-    return this.#present(call, answer, status, { route, settle, stale: answer.stale, rateLimit });
+    return this.#present(call, answer, status, {
+      route,
+      settle,
+      unsettled: unanswered,
+      stale: answer.stale,
+      rateLimit,
+    });
   }
 
   async #callUpstream(routes: Route[], call: ChatCall): Promise<UpstreamAnswer> {
@@ -137,17 +163,21 @@ export class ChatService {
     cache: CacheStatus,
     extra: {
       similarity?: number;
+      inFlight?: boolean;
       route?: Route;
       stale?: boolean;
       rateLimit?: RateLimitStatus;
       cost?: Promise<CostRecord | undefined>;
       settle?: (c: ChatCompletion) => CostRecord | undefined;
+      /** The answer ended without a whole completion (a cut stream). */
+      unsettled?: () => void;
     },
   ): Promise<ChatOutcome> | ChatOutcome {
     const base = {
       cache,
       similarity: extra.similarity,
       route: extra.route,
+      ...(extra.inFlight ? { inFlight: true } : {}),
       ...(extra.stale ? { stale: true } : {}),
       ...(extra.rateLimit ? { rateLimit: extra.rateLimit } : {}),
     };
@@ -162,7 +192,10 @@ export class ChatService {
       const chunks = settleWhenComplete(
         answer.chunks,
         (completion) => resolveCost(extra.settle?.(completion)),
-        () => resolveCost(undefined),
+        () => {
+          resolveCost(undefined);
+          extra.unsettled?.();
+        },
       );
       return { ...base, chunks, cost };
     }
@@ -171,7 +204,10 @@ export class ChatService {
       ...base,
       completion,
       cost: Promise.resolve(extra.settle?.(completion)),
-    }));
+    }), (err) => {
+      extra.unsettled?.();
+      throw err;
+    });
   }
 }
 

@@ -34,6 +34,8 @@ export interface CacheHit {
   /** Cosine similarity of a semantic hit. */
   similarity?: number;
   entryId: string;
+  /** The answer of a matching call that was in flight upstream, waited for (semantic single-flight). */
+  inFlight?: boolean;
 }
 
 /** The response cache. */
@@ -52,6 +54,20 @@ export interface ResponseCache {
    * aborted (the upstream answer came first) a late hit is no longer served, nor counted as one.
    */
   lateHit?(call: ChatCall, wanted?: AbortSignal): Promise<CacheHit | null> | undefined;
+  /**
+   * Semantic single-flight, asked once right after a `lookup` that missed. When a call of the same scope whose
+   * prompt this call could be served for (the same threshold and verifier as a hit) is in flight upstream: the
+   * promise of its answer as a hit (`inFlight`), or of null once that call ended without an answer to store, the
+   * wait reached its bound, or this call was aborted; the caller then goes upstream itself (its `lateHit` may
+   * still take the other call's answer). Otherwise undefined. Unless aborted, a call that goes upstream is
+   * registered as in flight for others to join until `done`.
+   */
+  follow?(call: ChatCall): Promise<CacheHit | null> | undefined;
+  /**
+   * The call's upstream part ended: with the clean, complete answer it got (whatever waits for it gets it), or
+   * without one (failed, cancelled, partial, stale). Must not throw; calling it again does nothing.
+   */
+  done?(call: ChatCall, completion?: ChatCompletion, meta?: { costUsd?: number }): void;
 }
 
 /** The tightest limit an admitted call counted against, for the `RateLimit-*` response headers. */
@@ -124,6 +140,8 @@ export interface Deduplicator {
   run(key: string, call: ChatCall, leader: (signal?: AbortSignal) => Promise<UpstreamAnswer>): Promise<
     { answer: UpstreamAnswer; shared: boolean }
   >;
+  /** Whether a call of this key is in flight (a `run` now would join it). */
+  has?(key: string): boolean;
 }
 
 /**

@@ -31,12 +31,13 @@ export class Timing {
   }
 
   /**
-   * The `Server-Timing` value: `gateway` is the time so far minus upstream time; `total` is the time so far.
-   * The cache and embed spans are part of the gateway's time.
+   * The `Server-Timing` value: `gateway` is the time so far minus upstream time (its own, or another call's that
+   * this one waited for: `inflight`); `total` is the time so far. The cache and embed spans are part of the
+   * gateway's time.
    */
   header(): string {
     const total = performance.now() - this.start;
-    const upstream = this.get("upstream");
+    const upstream = this.get("upstream") + this.get("inflight");
     const parts = [`gateway;dur=${(total - upstream).toFixed(3)}`];
     for (const [name, ms] of this.#spans) parts.push(`${name};dur=${ms.toFixed(3)}`);
     parts.push(`total;dur=${total.toFixed(3)}`);

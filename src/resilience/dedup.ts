@@ -81,6 +81,10 @@ export class SingleFlight implements Deduplicator {
     return this.#flights.size;
   }
 
+  has(key: string): boolean {
+    return this.#flights.has(key);
+  }
+
   async run(key: string, call: ChatCall, leader: Leader): Promise<{ answer: UpstreamAnswer; shared: boolean }> {
     let flight = this.#flights.get(key);
     const shared = flight !== undefined;

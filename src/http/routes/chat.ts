@@ -90,6 +90,7 @@ export function chatCompletions(deps: ChatRouteDeps) {
     const outcome = await deps.service.handle(call);
     const headers: Record<string, string> = { "x-amas-cache": outcome.cache };
     if (outcome.similarity !== undefined) headers["x-amas-cache-similarity"] = outcome.similarity.toFixed(4);
+    if (outcome.inFlight) headers["x-amas-cache-in-flight"] = "true";
     if (outcome.stale) headers["x-amas-stale"] = "true";
     if (outcome.rateLimit) {
       headers["ratelimit-limit"] = String(outcome.rateLimit.limit);
