@@ -7,7 +7,7 @@
  * 4. a repeat-heavy load over real HTTP (30 % repeats or paraphrases) with the cache vs without.
  *
  * Run: `deno run -A bench/cache_compare.ts` (a few minutes; `--quick` for a shorter run, `--section 4` for one
- * section).
+ * section; `--part a` or `--part b` for one half of section 4).
  *
  * @module
  */
@@ -25,6 +25,8 @@ import { setImmediate } from "node:timers";
 import process from "node:process";
 
 const quick = Deno.args.includes("--quick");
+/** `--part a` or `--part b` (section 4): only the closed-loop or only the open-model pair, each a shorter run. */
+const part = Deno.args.includes("--part") ? Deno.args[Deno.args.indexOf("--part") + 1] : undefined;
 /** `--semantic-timeout-ms N` (section 4): the cache's embedding time budget, instead of its default. */
 const budgetMs = Deno.args.includes("--semantic-timeout-ms")
   ? Number(Deno.args[Deno.args.indexOf("--semantic-timeout-ms") + 1])
@@ -331,6 +333,8 @@ interface LoadResult {
    */
   repeatMisses: { originalInFlight: number; embedTimeout: number; rejected: number };
   dedupJoins: number;
+  /** Requests served the answer of a matching call in flight (`x-amas-cache-in-flight: true`). */
+  inFlightJoins: number;
   /** Calls the simulated provider received (cancelled ones included). */
   upstreamCalls: number;
   /** The lookups' embedding times (Server-Timing `embed`), where one ran. */
@@ -384,6 +388,7 @@ async function runLoad(
     byKind: { exact: [], semantic: [], miss: [] },
     repeatMisses: { originalInFlight: 0, embedTimeout: 0, rejected: 0 },
     dedupJoins: 0,
+    inFlightJoins: 0,
     upstreamCalls: 0,
     embedMs: [],
     wallMs: 0,
@@ -406,6 +411,7 @@ async function runLoad(
     const kind = res.headers.get("x-amas-cache");
     const served = kind === "exact" || kind === "semantic" ? kind : "miss";
     result.byKind[served].push(ms);
+    if (res.headers.get("x-amas-cache-in-flight") === "true") result.inFlightJoins++;
     const embedMs = Number(/embed;dur=([\d.]+)/.exec(res.headers.get("server-timing") ?? "")?.[1] ?? 0);
     if (embedMs > 0) result.embedMs.push(embedMs);
     if (item.kind !== "new" && served === "miss") {
@@ -472,7 +478,9 @@ function printPair(title: string, items: Item[], without: LoadResult, withCache:
     `   repeats ${repeats}: not served from the cache ${
       Object.values(withCache.repeatMisses).reduce((a, b) => a + b, 0)
     } (original still in flight ${withCache.repeatMisses.originalInFlight}, embedding over its time budget ${withCache.repeatMisses.embedTimeout}, no candidate passed ${withCache.repeatMisses.rejected}); ` +
-      `verifier rejections ${JSON.stringify(s?.verifier_rejections ?? {})}, embed timeouts ${
+      `served the answer of a call in flight ${withCache.inFlightJoins} (joins ${
+        JSON.stringify(s?.in_flight.joins ?? {})
+      }); verifier rejections ${JSON.stringify(s?.verifier_rejections ?? {})}, embed timeouts ${
         s?.embed_timeouts ?? 0
       } (embedding p50 ${f(pct(withCache.embedMs, 0.5), 1)} ms, p95 ${f(pct(withCache.embedMs, 0.95), 1)} ms)`,
   );
@@ -490,6 +498,11 @@ async function repeatHeavy(): Promise<void> {
     } ms`,
   );
   const concurrency = 8;
+  if (part !== "b") await closedLoop(items, concurrency);
+  if (part !== "a") await openModel(items, total);
+}
+
+async function closedLoop(items: Item[], concurrency: number): Promise<void> {
   const closedWithout = await runLoad(items, { cache: false, mode: "closed", concurrency });
   const closedWith = await runLoad(items, { cache: true, mode: "closed", concurrency });
   printPair(
@@ -498,7 +511,9 @@ async function repeatHeavy(): Promise<void> {
     closedWithout,
     closedWith,
   );
+}
 
+async function openModel(items: Item[], total: number): Promise<void> {
   // b) Open model near the provider's capacity: a provider that takes `maxConcurrent` calls at a time (a
   // bulkhead, as for a rate-limited account) and Poisson arrivals at 85 % of that capacity without the cache.
   const maxConcurrent = 8;
