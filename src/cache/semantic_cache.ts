@@ -225,7 +225,10 @@ export class SemanticCache implements ResponseCache {
   #missed = new WeakMap<ChatCall, Missed>();
   /** Calls in flight upstream that others may join, and how each one's followers get its answer. */
   #flights = new InFlightPrompts();
-  #leading = new WeakMap<ChatCall, { flight: Flight; settle: (answer: Awaited<Flight["answer"]>) => void }>();
+  #leading = new WeakMap<
+    ChatCall,
+    { flight: Flight; settle: (answer: Awaited<Flight["answer"]>) => void; onAbort: () => void }
+  >();
   #joins: Record<JoinOutcome, number> = { served: 0, leader_failed: 0, timeout: 0, cancelled: 0 };
   #embedderId: string;
   #warmed = false;
@@ -510,6 +513,7 @@ export class SemanticCache implements ResponseCache {
     const leading = this.#leading.get(call);
     if (!leading) return;
     this.#leading.delete(call);
+    call.signal.removeEventListener("abort", leading.onAbort);
     this.#flights.remove(leading.flight);
     leading.settle(completion ? { completion, costUsd: meta.costUsd ?? 0 } : null);
   }
@@ -807,8 +811,11 @@ export class SemanticCache implements ResponseCache {
       const embedding = this.#callVectors.get(call) ?? this.#embedCall(call, flight.semanticText);
       embedding.then((v) => flight.vector = v, () => {});
     }
+    // A client gone is a call without an answer, even before the chat service learns it (a stream never read).
+    const onAbort = () => this.done(call);
+    call.signal.addEventListener("abort", onAbort, { once: true });
     this.#flights.add(flight);
-    this.#leading.set(call, { flight, settle });
+    this.#leading.set(call, { flight, settle, onAbort });
   }
 
   /**
