@@ -7,7 +7,8 @@
  * 4. a repeat-heavy load over real HTTP (30 % repeats or paraphrases) with the cache vs without.
  *
  * Run: `deno run -A bench/cache_compare.ts` (a few minutes; `--quick` for a shorter run, `--section 4` for one
- * section; `--part a` or `--part b` for one half of section 4).
+ * section; `--part a` or `--part b` for one half of section 4, `--compare-join` to add a run without semantic
+ * single-flight).
  *
  * @module
  */
@@ -27,6 +28,8 @@ import process from "node:process";
 const quick = Deno.args.includes("--quick");
 /** `--part a` or `--part b` (section 4): only the closed-loop or only the open-model pair, each a shorter run. */
 const part = Deno.args.includes("--part") ? Deno.args[Deno.args.indexOf("--part") + 1] : undefined;
+/** `--compare-join` (section 4): a third run of each pair, with the cache but without semantic single-flight. */
+const compareJoin = Deno.args.includes("--compare-join");
 /** `--semantic-timeout-ms N` (section 4): the cache's embedding time budget, instead of its default. */
 const budgetMs = Deno.args.includes("--semantic-timeout-ms")
   ? Number(Deno.args[Deno.args.indexOf("--semantic-timeout-ms") + 1])
@@ -346,15 +349,21 @@ interface LoadResult {
 
 async function runLoad(
   items: Item[],
-  options: { cache: boolean; mode: "closed"; concurrency: number } | {
+  options: { cache: boolean; join?: boolean; mode: "closed"; concurrency: number } | {
     cache: boolean;
+    join?: boolean;
     mode: "open";
     ratePerSecond: number;
     maxConcurrent: number;
   },
 ): Promise<LoadResult> {
   const overrides: Record<string, unknown> = {
-    cache: { enabled: options.cache, embedder: "use-lite", ...(budgetMs ? { semanticTimeoutMs: budgetMs } : {}) },
+    cache: {
+      enabled: options.cache,
+      embedder: "use-lite",
+      joinInFlight: options.join ?? true,
+      ...(budgetMs ? { semanticTimeoutMs: budgetMs } : {}),
+    },
   };
   if (options.mode === "open") {
     // The provider's capacity: this many calls in flight, the rest wait their turn (never rejected here).
@@ -449,13 +458,21 @@ async function runLoad(
   return result;
 }
 
-function printPair(title: string, items: Item[], without: LoadResult, withCache: LoadResult): void {
+function printPair(
+  title: string,
+  items: Item[],
+  without: LoadResult,
+  withCache: LoadResult,
+  noJoin?: LoadResult,
+): void {
   const repeats = items.filter((x) => x.kind !== "new").length;
   console.log(`   ${title}`);
   console.log(
     "                    mean ms   p50 ms   p95 ms | exact semantic  miss | miss mean ms | dedup joins | upstream calls | errors",
   );
-  for (const [name, r] of [["without cache", without], ["with cache", withCache]] as const) {
+  const rows: [string, LoadResult][] = [["without cache", without], ["with cache", withCache]];
+  if (noJoin) rows.push(["cache, no join", noJoin]);
+  for (const [name, r] of rows) {
     console.log(
       `   ${name.padEnd(15)} ${f(mean(r.latencies), 1).padStart(8)} ${f(pct(r.latencies, 0.5), 1).padStart(8)} ${
         f(pct(r.latencies, 0.95), 1).padStart(8)
@@ -473,6 +490,13 @@ function printPair(title: string, items: Item[], without: LoadResult, withCache:
         f((served / items.length) * 100, 1)
       } % of requests (the ceiling of the saving when the provider is never the bottleneck)`,
   );
+  if (noJoin) {
+    console.log(
+      `   without semantic single-flight (same run): ${
+        f((1 - mean(noJoin.latencies) / mean(without.latencies)) * 100, 1)
+      } % lower, ${noJoin.byKind.exact.length + noJoin.byKind.semantic.length} served`,
+    );
+  }
   const s = withCache.stats;
   console.log(
     `   repeats ${repeats}: not served from the cache ${
@@ -505,11 +529,15 @@ async function repeatHeavy(): Promise<void> {
 async function closedLoop(items: Item[], concurrency: number): Promise<void> {
   const closedWithout = await runLoad(items, { cache: false, mode: "closed", concurrency });
   const closedWith = await runLoad(items, { cache: true, mode: "closed", concurrency });
+  const closedNoJoin = compareJoin
+    ? await runLoad(items, { cache: true, join: false, mode: "closed", concurrency })
+    : undefined;
   printPair(
     `a) closed loop, ${concurrency} concurrent clients, provider unconstrained`,
     items,
     closedWithout,
     closedWith,
+    closedNoJoin,
   );
 }
 
@@ -523,6 +551,9 @@ async function openModel(items: Item[], total: number): Promise<void> {
   const openItems = quick ? items : repeatWorkload(Math.round(total / 2));
   const openWithout = await runLoad(openItems, { cache: false, mode: "open", ratePerSecond, maxConcurrent });
   const openWith = await runLoad(openItems, { cache: true, mode: "open", ratePerSecond, maxConcurrent });
+  const openNoJoin = compareJoin
+    ? await runLoad(openItems, { cache: true, join: false, mode: "open", ratePerSecond, maxConcurrent })
+    : undefined;
   printPair(
     `b) open model, ${ratePerSecond} requests/s (85 % of capacity without the cache), provider capacity ${maxConcurrent} concurrent calls (bulkhead), ${openItems.length} requests (${
       openItems.filter((x) => x.kind !== "new").length
@@ -530,6 +561,7 @@ async function openModel(items: Item[], total: number): Promise<void> {
     openItems,
     openWithout,
     openWith,
+    openNoJoin,
   );
 }
 
