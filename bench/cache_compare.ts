@@ -8,7 +8,7 @@
  *
  * Run: `deno run -A bench/cache_compare.ts` (a few minutes; `--quick` for a shorter run, `--section 4` for one
  * section; `--part a` or `--part b` for one half of section 4, `--compare-join` to add a run without semantic
- * single-flight).
+ * single-flight, `--requests N` for another size).
  *
  * @module
  */
@@ -511,7 +511,11 @@ function printPair(
 }
 
 async function repeatHeavy(): Promise<void> {
-  const total = quick ? 200 : 600;
+  const total = Deno.args.includes("--requests")
+    ? Number(Deno.args[Deno.args.indexOf("--requests") + 1])
+    : quick
+    ? 200
+    : 600;
   const items = repeatWorkload(total);
   const repeats = items.filter((x) => x.kind !== "new").length;
   console.log(

@@ -468,9 +468,11 @@ export class SemanticCache implements ResponseCache {
             observe("semantic", hit.similarity);
             return this.#served(hit.entry, "semantic", started, hit.similarity);
           }
-          // Nothing stored yet: a matching call that went upstream before this one may still answer first.
-          if (!this.#config.joinInFlight || call.cacheMode !== "default") return null;
-          const found = this.#flightFor(call.tenant, keys, v, threshold, this.#leading.get(call)?.flight);
+          // Nothing stored yet: a matching call that went upstream before this one may still answer first. Only
+          // for a call in flight of its own (one that shares an identical call's answer gets that answer anyway).
+          const own = this.#leading.get(call)?.flight;
+          if (!own) return null;
+          const found = this.#flightFor(call.tenant, keys, v, threshold, own);
           if (!found) return null;
           return found.flight.answer.then((answer) =>
             answer && !wanted?.aborted ? this.#joined({ ...missed, vector: v }, found, answer) : null
