@@ -109,9 +109,10 @@ export class ChatService {
     const upstream = dedup
       ? dedup.run(keyOf(), upstreamCall, leader)
       : leader().then((answer) => ({ answer, shared: false }));
-    // Calls waiting for this one's answer (semantic single-flight) go upstream themselves when it has none.
+    // Calls waiting for this one's answer (semantic single-flight) go upstream themselves when it has none. Only a
+    // call that looked the cache up can be waited for.
     const unanswered = () => cache?.done?.(call);
-    upstream.catch(unanswered);
+    if (cache && servable) upstream.catch(unanswered);
     if (late) {
       const lateHit = await Promise.race([upstream.then(() => null, () => null), late.catch(() => null)]);
       if (lateHit) {
