@@ -161,8 +161,8 @@ Deno.test("another tenant, agent or model never joins", async () => {
   assert.equal(gw.gateway.cache!.stats().in_flight.joins.served, 0);
 });
 
-Deno.test("bypass, refresh and exact-only do not join; a disabled agent neither joins nor leads", async () => {
-  await using gw = await gateway({ agents: { nocache: { enabled: false } } });
+Deno.test("bypass, refresh and exact-only do not join; a disabled agent or a hot request neither joins nor leads", async () => {
+  await using gw = await gateway({ agents: { nocache: { enabled: false }, creative: { maxTemperature: 0.5 } } });
   const leader = ask(gw, "What is the capital of France?");
   await inFlight(gw, 1);
   // Three wordings: identical requests would share one call through exact single-flight, whatever their mode.
@@ -182,6 +182,15 @@ Deno.test("bypass, refresh and exact-only do not join; a disabled agent neither 
   const offFollower = await ask(gw, "Name one colour", { headers: { "x-amas-agent": "nocache" } });
   await off;
   assert.equal(offFollower.inFlight, null);
+
+  // Above the agent's maximum temperature an answer is neither served from nor stored in the cache: nor shared.
+  const hot = { headers: { "x-amas-agent": "creative" }, extra: { temperature: 0.9 } };
+  const hotLeader = ask(gw, "Write a haiku about autumn", hot);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(gw.gateway.cache!.stats().in_flight.flights, 0);
+  const hotFollower = await ask(gw, "Please write a haiku about autumn", hot);
+  await hotLeader;
+  assert.equal(hotFollower.inFlight, null);
   assert.equal(gw.gateway.cache!.stats().in_flight.joins.served, 0);
 });
 
