@@ -4,14 +4,18 @@
  *
  * @module
  */
-import type { Counter, Histogram, UpDownCounter } from "@opentelemetry/api";
+import type { Counter, Histogram } from "@opentelemetry/api";
 import { LabelLimiter, LATENCY_BUCKETS_SECONDS, type Telemetry } from "./telemetry.ts";
 
 /** HTTP and upstream metrics. */
 export class GatewayMetrics {
   readonly httpRequests: Counter;
   readonly httpDuration: Histogram;
-  readonly inFlight: UpDownCounter;
+  /**
+   * HTTP requests being processed. A plain number read when metrics are collected: an OpenTelemetry
+   * `UpDownCounter` would cost two attribute-hashing records on every request's path.
+   */
+  inFlight = 0;
   readonly upstreamRequests: Counter;
   readonly upstreamDuration: Histogram;
   /** Bounds the agent label's values. */
@@ -27,9 +31,9 @@ export class GatewayMetrics {
       unit: "s",
       advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
     });
-    this.inFlight = m.createUpDownCounter("amas_http_requests_in_flight", {
+    m.createObservableUpDownCounter("amas_http_requests_in_flight", {
       description: "HTTP requests being processed, streams until their last byte",
-    });
+    }).addCallback((r) => r.observe(this.inFlight));
     this.upstreamRequests = m.createCounter("amas_upstream_requests", {
       description: "calls to upstream providers, by provider, model and outcome (ok, error, timeout, rate_limited)",
     });

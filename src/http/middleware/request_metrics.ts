@@ -32,8 +32,8 @@ export function requestMetrics(metrics: GatewayMetrics): MiddlewareHandler<Gatew
   const routeOf = routeLabeler();
   return async function requestMetrics(c, next) {
     const t0 = performance.now();
-    metrics.inFlight.add(1);
-    c.get("onBodyDone").push(() => metrics.inFlight.add(-1));
+    metrics.inFlight++;
+    c.get("onBodyDone").push(() => metrics.inFlight--);
     try {
       await next();
     } finally {

@@ -106,7 +106,9 @@ export function chatCompletions(deps: ChatRouteDeps) {
       if (cost?.estimated) headers["x-amas-cost-estimated"] = "true";
       if (cost?.unpriced) headers["x-amas-cost-unpriced"] = "true";
       headers["server-timing"] = call.timing.header();
-      return c.json(outcome.completion, 200, headers);
+      headers["content-type"] = "application/json";
+      // What `c.json` sends, without Hono copying the headers into a `Headers` object first.
+      return new Response(JSON.stringify(outcome.completion), { status: 200, headers });
     }
     // Stream headers leave before a streamed upstream answer is priced: its cost follows at the end of the stream
     // (SSE comment, and `amas_cost_usd` on the usage chunk). Cache hits and whole answers are priced already.
