@@ -14,7 +14,7 @@
  * For AMAS rows, the gateway's own time per request (`gateway;dur` of `Server-Timing`) is summarised below the table.
  *
  *   deno run -A bench/gateway_overhead.ts [--rate 200] [--seconds 15] [--sat-seconds 10] [--connections 64]
- *     [--latency-ms 10] [--rounds 2] [--quick] [--compare-root DIR] [--gateway-env K=V,K=V] [--compare-env K=V]
+ *     [--latency-ms 10] [--rounds 2] [--slot-seconds 1] [--quick] [--compare-root DIR] [--gateway-env K=V,K=V] [--compare-env K=V]
  *
  * --quick            latency only, without Portkey and without the saturation runs (for iterating)
  * --compare-root DIR adds a second AMAS row run from another checkout (A/B of two versions in the same run)
@@ -39,6 +39,8 @@ const SAT_SECONDS = flag("sat-seconds", 10);
 const CONNECTIONS = flag("connections", 64);
 const UPSTREAM_LATENCY = flag("latency-ms", 10);
 const ROUNDS = flag("rounds", 2);
+/** Length of one interleaved slot, in seconds (see the latency loop). */
+const SLOT = flag("slot-seconds", 1);
 const QUICK = Deno.args.includes("--quick");
 const COMPARE_ROOT = stringFlag("compare-root");
 const GATEWAY_ENV = envFlag("gateway-env");
@@ -103,8 +105,10 @@ interface Target {
   pid?: number;
 }
 
-/** CPU ms per request of each target's process, per measured run. */
+/** CPU ms per request of each target's process, per measured round. */
 const cpuPerRequest = new Map<string, number[]>();
+/** CPU ms and requests of each target in the round being measured. */
+const cpuThisRound = new Map<string, { ms: number; requests: number }>();
 
 /** User + system CPU time of a process in ms (Linux), or NaN elsewhere. */
 function cpuMs(pid: number): number {
@@ -163,9 +167,10 @@ async function openModel(target: Target, rate: number, seconds: number, measured
   }
   await Promise.all(pending);
   if (target.pid && measured) {
-    const list = cpuPerRequest.get(target.name) ?? [];
-    list.push((cpuMs(target.pid) - cpu0) / total);
-    cpuPerRequest.set(target.name, list);
+    const acc = cpuThisRound.get(target.name) ?? { ms: 0, requests: 0 };
+    acc.ms += cpuMs(target.pid) - cpu0;
+    acc.requests += total;
+    cpuThisRound.set(target.name, acc);
   }
   if (failures) throw new Error(`${target.name}: ${failures} of ${total} requests failed`);
   return latencies;
@@ -328,11 +333,24 @@ async function main(): Promise<void> {
     // Warm every target (JIT, connection pools) before measuring.
     for (const t of targets) await openModel(t, 50, 2, false);
 
+    // Each round is cut into slots of SLOT seconds that visit every target in turn (order reversed every other
+    // slot), and each target's latencies are pooled over its slots: drift of the machine's timers over seconds (the
+    // direct upstream's p50 moves by ~0.6 ms between runs) then lands on every target alike instead of on whichever
+    // target was measured in a slow window. Percentiles are taken per round over the pooled samples.
     const lat = new Map<string, { p50: number[]; p99: number[] }>();
+    const slots = Math.max(1, Math.round(SECONDS / SLOT));
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? targets : [...targets].reverse();
-      for (const t of order) {
-        const sorted = (await openModel(t, RATE, SECONDS)).sort((a, b) => a - b);
+      const pooled = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+      for (let slot = 0; slot < slots; slot++) {
+        const order = (round * slots + slot) % 2 === 0 ? targets : [...targets].reverse();
+        for (const t of order) pooled.get(t.name)!.push(...await openModel(t, RATE, SECONDS / slots));
+      }
+      for (const [name, { ms, requests }] of cpuThisRound) {
+        cpuPerRequest.set(name, [...cpuPerRequest.get(name) ?? [], ms / requests]);
+      }
+      cpuThisRound.clear();
+      for (const t of targets) {
+        const sorted = pooled.get(t.name)!.sort((a, b) => a - b);
         const entry = lat.get(t.name) ?? { p50: [], p99: [] };
         entry.p50.push(percentile(sorted, 50));
         entry.p99.push(percentile(sorted, 99));
@@ -346,7 +364,7 @@ async function main(): Promise<void> {
     const d50 = median(direct.p50), d99 = median(direct.p99);
     console.log(
       `\nGateway overhead, cache-miss path — upstream fixed at ${UPSTREAM_LATENCY} ms, ${RATE} req/s open model for ` +
-        `${SECONDS} s × ${ROUNDS} rounds (medians of rounds), ` +
+        `${SECONDS} s × ${ROUNDS} rounds, interleaved in ${SLOT}-s slots (medians of rounds), ` +
         (QUICK ? "no saturation runs (--quick)\n" : `saturation: wrk -t2 -c${CONNECTIONS} ${SAT_SECONDS} s\n`),
     );
     console.log(
@@ -375,7 +393,7 @@ async function main(): Promise<void> {
     }
     for (const [name, runs] of cpuPerRequest) {
       console.log(
-        `${name}: process CPU per request (user+system, /proc): ${median(runs).toFixed(3)} ms (runs: ${
+        `${name}: process CPU per request (user+system, /proc): ${median(runs).toFixed(3)} ms (rounds: ${
           runs.map((x) => x.toFixed(3)).join(", ")
         })`,
       );
