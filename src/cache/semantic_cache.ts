@@ -13,6 +13,7 @@ import type { Counter, Histogram, Meter } from "@opentelemetry/api";
 import type { ChatCompletion } from "../gateway/chat_schema.ts";
 import type { CacheHit, ChatCall, ResponseCache } from "../gateway/stages.ts";
 import type { CacheEntry, Store, StoreChange } from "../store/types.ts";
+import { internEntry } from "../store/intern.ts";
 import type { Embedder } from "../embed/types.ts";
 import { embedderId } from "../embed/types.ts";
 import type { Logger } from "../log.ts";
@@ -769,6 +770,8 @@ export class SemanticCache implements ResponseCache {
 
   /** Puts an entry in the local map (replacing any older one of the same id) and enforces the entry bound. */
   #hold(entry: CacheEntry): void {
+    // One copy of the strings every entry repeats (tenant, scope key, model, …), shared with an in-process store.
+    internEntry(entry);
     const old = this.#entries.get(entry.id);
     if (old) {
       this.#byExact.delete(old.exactKey);
