@@ -760,7 +760,7 @@ export class SemanticCache implements ResponseCache {
         this.#logger?.warn("cache store write failed", { err: String(err) });
       } finally {
         // The local copy drops the vector: the index holds it, and 512 doubles per entry add up.
-        if (this.#entries.get(entry.id) === entry) this.#entries.set(entry.id, withoutEmbedding(entry));
+        if (this.#entries.get(entry.id) === entry) this.#entries.set(entry.id, this.#local(entry));
       }
     })();
     this.#pendingWrites.add(work);
@@ -826,9 +826,17 @@ export class SemanticCache implements ResponseCache {
       if (current.createdAt === entry.createdAt && !this.#index.has(entry.id)) this.#indexEntry(entry, current);
       return;
     }
-    const local = withoutEmbedding(entry);
+    const local = this.#local(entry);
     this.#hold(local);
     this.#indexEntry(entry, local);
+  }
+
+  /**
+   * The object to hold for `entry`: an in-process store's own copy of it when the store has one (shared, never
+   * mutated by either side), else a copy without the embedding.
+   */
+  #local(entry: CacheEntry): CacheEntry {
+    return this.backing.sharedEntry?.(entry) ?? withoutEmbedding(entry);
   }
 
   /** Adds the vector of `entry` (held here as `local`) to the index: its own embedding, or one made here. */

@@ -114,6 +114,17 @@ export class MemoryStore implements Store {
     this.#sources.unshift(source);
   }
 
+  sharedEntry(entry: CacheEntry): CacheEntry | undefined {
+    const held = this.#entries.get(entry.id);
+    if (
+      !held || held.response !== entry.response || held.createdAt !== entry.createdAt ||
+      held.expiresAt !== entry.expiresAt || held.exactKey !== entry.exactKey || held.scopeKey !== entry.scopeKey ||
+      held.tenant !== entry.tenant || held.agentId !== entry.agentId || held.semanticText !== entry.semanticText ||
+      held.costUsd !== entry.costUsd || held.embedder !== entry.embedder
+    ) return undefined;
+    return held;
+  }
+
   get(id: string): Promise<CacheEntry | null> {
     const entry = this.#entries.get(id);
     if (!entry) return Promise.resolve(null);
