@@ -17,7 +17,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import { decodeEmbeddingFloats, decodeEntryParts, encodeEntry, inNamespace } from "./codec.ts";
+import { decodeEmbeddingInto, decodeEntryParts, embeddingLength, encodeEntry, inNamespace } from "./codec.ts";
 import { internEntry } from "./intern.ts";
 import type { CacheEntry, ScanOptions, Store, StoreChange, StoreStatus, VectorSource } from "./types.ts";
 
@@ -50,14 +50,15 @@ class Slabs {
   #slab?: Float32Array;
   #used = 0;
 
-  take(values: Float32Array): Float32Array {
-    const n = values.length;
+  /** A row holding the vector encoded in `b64` (decoded in place); throws when `b64` is malformed. */
+  take(b64: string): Float32Array {
+    const n = embeddingLength(b64);
     if (!this.#slab || this.#used + n > this.#slab.length) {
-      this.#slab = new Float32Array(Math.max(n, Math.floor(SLAB_BYTES / 4 / n) * n));
+      this.#slab = new Float32Array(Math.max(n, Math.floor(SLAB_BYTES / 4 / Math.max(n, 1)) * n));
       this.#used = 0;
     }
     const row = this.#slab.subarray(this.#used, this.#used + n);
-    row.set(values);
+    decodeEmbeddingInto(b64, row);
     this.#used += n;
     return row;
   }
@@ -282,8 +283,9 @@ export class MemoryStore implements Store {
       try {
         const { entry, embedding } = decodeEntryParts(line);
         if (entry.expiresAt > now) {
+          const vector = embedding === undefined ? undefined : slabs.take(embedding);
           this.#entries.set(entry.id, internEntry(entry));
-          if (embedding !== undefined) this.#vectors.set(entry.id, slabs.take(decodeEmbeddingFloats(embedding)));
+          if (vector) this.#vectors.set(entry.id, vector);
           else this.#vectors.delete(entry.id);
           loaded++;
         }
