@@ -28,6 +28,7 @@ import { createRouting, resilienceHealth, type Routing } from "./routing/mod.ts"
 import { createStore, type Store, storeReadinessCheck } from "./store/mod.ts";
 import { cacheRoutes, SemanticCache } from "./cache/mod.ts";
 import { createEmbedder } from "./embed/mod.ts";
+import { trimAfterCollections } from "./native_memory.ts";
 
 /** A built gateway, not yet listening. */
 export interface Gateway {
@@ -150,6 +151,10 @@ export async function createGateway(config: Config): Promise<Gateway> {
       snapshotDir: config.dataDir ? `${config.dataDir}/cache-index` : undefined,
     });
     stages.cache = cache;
+    // Start-up frees much of the native memory it allocated (snapshot buffers, the index build, the model load in
+    // the embedder's worker): once the index is warm and the model loaded, hand those pages back to the system.
+    const modelLoaded = (embedder as { ready?: Promise<void> }).ready;
+    Promise.allSettled([cache.whenReady(), modelLoaded]).then(() => trimAfterCollections());
     readiness.add(cache.readinessCheck());
     mounts.push(cacheRoutes(cache));
     closers.push(() => cache!.close());

@@ -13,6 +13,7 @@ import type { Counter, Histogram, Meter } from "@opentelemetry/api";
 import type { ChatCompletion } from "../gateway/chat_schema.ts";
 import type { CacheHit, ChatCall, ResponseCache } from "../gateway/stages.ts";
 import type { CacheEntry, Store, StoreChange } from "../store/types.ts";
+import { internEntry } from "../store/intern.ts";
 import type { Embedder } from "../embed/types.ts";
 import { embedderId } from "../embed/types.ts";
 import type { Logger } from "../log.ts";
@@ -957,7 +958,7 @@ export class SemanticCache implements ResponseCache {
         this.#logger?.warn("cache store write failed", { err: String(err) });
       } finally {
         // The local copy drops the vector: the index holds it, and 512 doubles per entry add up.
-        if (this.#entries.get(entry.id) === entry) this.#entries.set(entry.id, withoutEmbedding(entry));
+        if (this.#entries.get(entry.id) === entry) this.#entries.set(entry.id, this.#local(entry));
       }
     })();
     this.#pendingWrites.add(work);
@@ -967,6 +968,8 @@ export class SemanticCache implements ResponseCache {
 
   /** Puts an entry in the local map (replacing any older one of the same id) and enforces the entry bound. */
   #hold(entry: CacheEntry): void {
+    // One copy of the strings every entry repeats (tenant, scope key, model, …), shared with an in-process store.
+    internEntry(entry);
     const old = this.#entries.get(entry.id);
     if (old) {
       this.#byExact.delete(old.exactKey);
@@ -1021,9 +1024,17 @@ export class SemanticCache implements ResponseCache {
       if (current.createdAt === entry.createdAt && !this.#index.has(entry.id)) this.#indexEntry(entry, current);
       return;
     }
-    const local = withoutEmbedding(entry);
+    const local = this.#local(entry);
     this.#hold(local);
     this.#indexEntry(entry, local);
+  }
+
+  /**
+   * The object to hold for `entry`: an in-process store's own copy of it when the store has one (shared, never
+   * mutated by either side), else a copy without the embedding.
+   */
+  #local(entry: CacheEntry): CacheEntry {
+    return this.backing.sharedEntry?.(entry) ?? withoutEmbedding(entry);
   }
 
   /** Adds the vector of `entry` (held here as `local`) to the index: its own embedding, or one made here. */

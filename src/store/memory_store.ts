@@ -7,15 +7,18 @@
  * Embeddings: the cache in the same process holds every vector in its index already, so once it has attached
  * itself with {@linkcode MemoryStore.shareVectors} an entry whose vector the index holds is kept without a copy
  * (at 100k 512-d entries that copy was ~200 MB), and reads and snapshots take the vector from the index. Vectors
- * nobody else holds (no cache attached, another embedder's) are kept here as float32. Vectors read from a snapshot
+ * nobody else holds (no cache attached, another embedder's) are kept here as float32, in a map beside the entries
+ * (so an entry object never changes shape when its vector goes). Vectors read from a snapshot
  * at start go into a few large buffers rather than one small allocation each: the cache's warm-up takes them
  * over and the buffers are then freed whole, which returns their memory to the system (100k small buffers freed
- * one by one stay in the allocator's free lists and keep the process as large as before).
+ * one by one stay in the allocator's free lists and keep the process as large as before). The strings entries repeat
+ * (tenant, agent, scope key, model) are held once (`intern.ts`).
  *
  * @module
  */
 import type { Logger } from "../log.ts";
-import { decodeEmbeddingFloats, decodeEntryParts, encodeEntry, inNamespace } from "./codec.ts";
+import { decodeEmbeddingInto, decodeEntryParts, embeddingLength, encodeEntry, inNamespace } from "./codec.ts";
+import { internEntry } from "./intern.ts";
 import type { CacheEntry, ScanOptions, Store, StoreChange, StoreStatus, VectorSource } from "./types.ts";
 
 /** Options of {@linkcode MemoryStore.open}. */
@@ -33,11 +36,8 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-/**
- * An entry as held here: without its embedding when a vector source holds it, else with the embedding as float32
- * (2 KB for 512-d instead of 4 KB of doubles).
- */
-type Stored = Omit<CacheEntry, "embedding"> & { vector?: Float32Array };
+/** An entry as held here: without its embedding (see `#vectors`). */
+type Stored = Omit<CacheEntry, "embedding">;
 
 /**
  * Bytes of one buffer of vectors loaded from a snapshot: above glibc's largest mmap threshold (32 MB), so that each
@@ -50,14 +50,15 @@ class Slabs {
   #slab?: Float32Array;
   #used = 0;
 
-  take(values: Float32Array): Float32Array {
-    const n = values.length;
+  /** A row holding the vector encoded in `b64` (decoded in place); throws when `b64` is malformed. */
+  take(b64: string): Float32Array {
+    const n = embeddingLength(b64);
     if (!this.#slab || this.#used + n > this.#slab.length) {
-      this.#slab = new Float32Array(Math.max(n, Math.floor(SLAB_BYTES / 4 / n) * n));
+      this.#slab = new Float32Array(Math.max(n, Math.floor(SLAB_BYTES / 4 / Math.max(n, 1)) * n));
       this.#used = 0;
     }
     const row = this.#slab.subarray(this.#used, this.#used + n);
-    row.set(values);
+    decodeEmbeddingInto(b64, row);
     this.#used += n;
     return row;
   }
@@ -73,6 +74,8 @@ export const SNAPSHOT_FILE = "store_snapshot.jsonl";
 export class MemoryStore implements Store {
   readonly kind = "memory" as const;
   #entries = new Map<string, Stored>();
+  /** Vectors no source holds, as float32 (2 KB for 512-d instead of 4 KB of doubles), by entry id. */
+  #vectors = new Map<string, Float32Array>();
   #maxEntries: number;
   #dataDir?: string;
   #logger?: Logger;
@@ -112,11 +115,22 @@ export class MemoryStore implements Store {
     this.#sources.unshift(source);
   }
 
+  sharedEntry(entry: CacheEntry): CacheEntry | undefined {
+    const held = this.#entries.get(entry.id);
+    if (
+      !held || held.response !== entry.response || held.createdAt !== entry.createdAt ||
+      held.expiresAt !== entry.expiresAt || held.exactKey !== entry.exactKey || held.scopeKey !== entry.scopeKey ||
+      held.tenant !== entry.tenant || held.agentId !== entry.agentId || held.semanticText !== entry.semanticText ||
+      held.costUsd !== entry.costUsd || held.embedder !== entry.embedder
+    ) return undefined;
+    return held;
+  }
+
   get(id: string): Promise<CacheEntry | null> {
     const entry = this.#entries.get(id);
     if (!entry) return Promise.resolve(null);
     if (entry.expiresAt <= this.#now()) {
-      this.#entries.delete(id);
+      this.#drop(id);
       return Promise.resolve(null);
     }
     return Promise.resolve(this.#materialize(entry));
@@ -126,20 +140,20 @@ export class MemoryStore implements Store {
     if (entry.expiresAt <= this.#now()) return Promise.resolve();
     // Delete first so that a re-put moves the id to the end of the insertion order (the eviction order).
     this.#entries.delete(entry.id);
-    this.#entries.set(entry.id, this.#compact(entry));
+    const { embedding, ...rest } = entry;
+    this.#entries.set(entry.id, internEntry(rest));
+    if (embedding && !this.#sourceOf(entry)) this.#vectors.set(entry.id, Float32Array.from(embedding));
+    else this.#vectors.delete(entry.id);
     this.#dirty = true;
     if (this.#maxEntries > 0) {
-      while (this.#entries.size > this.#maxEntries) {
-        const oldest = this.#entries.keys().next().value as string;
-        this.#entries.delete(oldest);
-      }
+      while (this.#entries.size > this.#maxEntries) this.#drop(this.#entries.keys().next().value as string);
     }
     return Promise.resolve();
   }
 
   delete(id: string): Promise<boolean> {
     const entry = this.#entries.get(id);
-    const existed = this.#entries.delete(id) && entry !== undefined && entry.expiresAt > this.#now();
+    const existed = this.#drop(id) && entry !== undefined && entry.expiresAt > this.#now();
     if (entry) this.#dirty = true;
     return Promise.resolve(existed);
   }
@@ -149,7 +163,7 @@ export class MemoryStore implements Store {
     let n = 0;
     for (const [id, entry] of this.#entries) {
       if (!inNamespace(entry, tenant, agentId)) continue;
-      this.#entries.delete(id);
+      this.#drop(id);
       if (entry.expiresAt > now) n++;
     }
     if (n) this.#dirty = true;
@@ -162,22 +176,17 @@ export class MemoryStore implements Store {
     // A copy, so that writes during the iteration neither break it nor show up twice.
     for (const entry of [...this.#entries.values()]) {
       if (entry.expiresAt <= now) continue;
-      if (skip?.(entry.id)) {
-        const { vector: _drop, ...rest } = entry;
-        yield { ...rest };
-      } else yield this.#materialize(entry);
+      if (skip?.(entry.id)) yield { ...entry };
+      else yield this.#materialize(entry);
       // The consumer (a cache warming its index) has taken the entry by now: if its index holds the vector, the
       // copy here goes.
-      if (entry.vector && this.#sourceOf(entry) && this.#entries.get(entry.id) === entry) {
-        const { vector: _drop, ...rest } = entry;
-        this.#entries.set(entry.id, rest);
+      if (this.#vectors.has(entry.id) && this.#sourceOf(entry) && this.#entries.get(entry.id) === entry) {
+        this.#vectors.delete(entry.id);
       }
     }
     // Rows of the snapshot's buffers that no source took get their own copy, so that the buffers can go.
     if (this.#sources.length === 0) return;
-    for (const [id, entry] of this.#entries) {
-      if (entry.vector && shared(entry.vector)) this.#entries.set(id, { ...entry, vector: entry.vector.slice() });
-    }
+    for (const [id, vector] of this.#vectors) if (shared(vector)) this.#vectors.set(id, vector.slice());
   }
 
   subscribe(_listener: (change: StoreChange) => void): () => void {
@@ -194,7 +203,7 @@ export class MemoryStore implements Store {
     let n = 0;
     for (const [id, entry] of this.#entries) {
       if (entry.expiresAt <= now) {
-        this.#entries.delete(id);
+        this.#drop(id);
         n++;
       }
     }
@@ -274,9 +283,10 @@ export class MemoryStore implements Store {
       try {
         const { entry, embedding } = decodeEntryParts(line);
         if (entry.expiresAt > now) {
-          const stored: Stored = entry;
-          if (embedding !== undefined) stored.vector = slabs.take(decodeEmbeddingFloats(embedding));
-          this.#entries.set(entry.id, stored);
+          const vector = embedding === undefined ? undefined : slabs.take(embedding);
+          this.#entries.set(entry.id, internEntry(entry));
+          if (vector) this.#vectors.set(entry.id, vector);
+          else this.#vectors.delete(entry.id);
           loaded++;
         }
       } catch {
@@ -294,7 +304,7 @@ export class MemoryStore implements Store {
       this.#logger?.warn("store snapshot read failed part-way", { error: (err as Error).message });
     }
     if (this.#maxEntries > 0) {
-      while (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
+      while (this.#entries.size > this.#maxEntries) this.#drop(this.#entries.keys().next().value as string);
     }
     this.#logger?.info("store snapshot loaded", { entries: loaded, skipped: bad });
   }
@@ -306,28 +316,31 @@ export class MemoryStore implements Store {
     return undefined;
   }
 
-  #compact(entry: CacheEntry): Stored {
-    const { embedding, ...rest } = entry;
-    if (!embedding || this.#sourceOf(entry)) return rest;
-    return { ...rest, vector: Float32Array.from(embedding) };
+  /** Forgets an entry and its vector; true when the entry was held. */
+  #drop(id: string): boolean {
+    this.#vectors.delete(id);
+    return this.#entries.delete(id);
+  }
+
+  /** The vector of a held entry: kept here, or read from the source holding it. */
+  #vectorOf(stored: Stored): ArrayLike<number> | undefined {
+    return this.#vectors.get(stored.id) ?? this.#sourceOf(stored)?.vector(stored.id);
   }
 
   /** A fresh entry for a caller (who may mutate it without touching what is stored). */
   #materialize(stored: Stored): CacheEntry {
-    const { vector, ...rest } = stored;
-    const from = vector ?? this.#sourceOf(stored)?.vector(stored.id);
-    if (!from) return { ...rest };
+    const from = this.#vectorOf(stored);
+    if (!from) return { ...stored };
     const embedding = new Array<number>(from.length);
     for (let i = 0; i < from.length; i++) embedding[i] = from[i];
-    return { ...rest, embedding };
+    return { ...stored, embedding };
   }
 
   /** The entry as written to the snapshot (the vector is only read, so no copy is made of it). */
   #forSnapshot(stored: Stored): CacheEntry {
-    const { vector, ...rest } = stored;
-    const from = vector ?? this.#sourceOf(stored)?.vector(stored.id);
+    const from = this.#vectorOf(stored);
     // encodeEntry only reads the embedding as an ArrayLike, so a Float32Array row passes as it is.
-    return from ? { ...rest, embedding: from as number[] } : rest;
+    return from ? { ...stored, embedding: from as number[] } : stored;
   }
 
   /** Stops the timers and writes the final snapshot. */

@@ -139,6 +139,13 @@ export interface Store {
    * attached for the store's lifetime.
    */
   shareVectors?(source: VectorSource): void;
+  /**
+   * Optional, for stores that hold entries in this process: the store's own copy of `entry` (same id, same answer
+   * object, same times), without its embedding, for a cache in the same process to hold instead of a copy of its own
+   * (one object per entry rather than two; ~190 bytes each). Undefined when the store holds another version or none.
+   * Neither side mutates a shared entry.
+   */
+  sharedEntry?(entry: CacheEntry): CacheEntry | undefined;
   /** Flushes buffered writes (bounded wait) and closes connections. */
   close(): Promise<void>;
 }

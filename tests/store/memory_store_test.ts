@@ -142,3 +142,24 @@ Deno.test("memory store: snapshots carry the source's vectors; a warm-up scan ha
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("memory store: sharedEntry hands out its own copy of the same version only", async () => {
+  await using store = disposable(await MemoryStore.open());
+  const entry = makeEntry({ embedding: [0.5, 0.25, -1] });
+  await store.put(entry);
+  const shared = store.sharedEntry(entry);
+  assert.ok(shared);
+  assert.equal(shared.response, entry.response);
+  assert.equal(shared.embedding, undefined);
+  // What a reader gets from get() is a copy, equal to what was put.
+  const read = await store.get(entry.id);
+  assert.deepEqual(read, entry);
+  assert.notEqual(read, shared);
+  // Another version of the id (newer answer, other times, other tenant) is not shared.
+  assert.equal(store.sharedEntry({ ...entry, response: { ...entry.response } }), undefined);
+  assert.equal(store.sharedEntry({ ...entry, createdAt: entry.createdAt + 1 }), undefined);
+  assert.equal(store.sharedEntry({ ...entry, tenant: "other" }), undefined);
+  assert.equal(store.sharedEntry(makeEntry()), undefined);
+  await store.delete(entry.id);
+  assert.equal(store.sharedEntry(entry), undefined);
+});
