@@ -299,25 +299,9 @@ async function main(): Promise<void> {
         chat: true,
         pid: bare.child.pid,
       },
-      {
-        name: "AMAS gateway (miss path)",
-        url: `http://127.0.0.1:${amas.port}/v1/chat/completions`,
-        headers: json({ "x-amas-cache": "bypass" }),
-        chat: true,
-        serverTiming: true,
-        pid: amas.child.pid,
-      },
+      amasTarget("AMAS gateway (miss path)", amas),
     ];
-    if (other) {
-      targets.push({
-        name: "AMAS gateway (compare-root)",
-        url: `http://127.0.0.1:${other.port}/v1/chat/completions`,
-        headers: json({ "x-amas-cache": "bypass" }),
-        chat: true,
-        serverTiming: true,
-        pid: other.child.pid,
-      });
-    }
+    if (other) targets.push(amasTarget("AMAS gateway (compare-root)", other));
     if (portkey) {
       targets.push({
         name: "Portkey gateway",
@@ -417,6 +401,18 @@ function freePort(): number {
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return port;
+}
+
+/** An AMAS gateway process as a target of the cache-miss path (`x-amas-cache: bypass`). */
+function amasTarget(name: string, proc: Proc): Target {
+  return {
+    name,
+    url: `http://127.0.0.1:${proc.port}/v1/chat/completions`,
+    headers: json({ "x-amas-cache": "bypass" }),
+    chat: true,
+    serverTiming: true,
+    pid: proc.child.pid,
+  };
 }
 
 function json(extra: Record<string, string> = {}): Record<string, string> {
